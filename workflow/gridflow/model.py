@@ -1,0 +1,45 @@
+"""Model builders: the built-in MLP and a user's ``package.module:function``."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Mapping
+
+import keras
+import numpy as np
+
+# Keras seeds weights and dropout from process-wide state, so models are built
+# one at a time: each model's start then depends on its own seed alone.
+_build_lock = threading.Lock()
+
+
+def mlp(n_features: int, n_classes: int, hidden_units: int = 32, activation: str = "relu", dropout: float = 0.0):
+    """The seed blog post's network: Input -> Dropout -> Dense(hidden) -> Dense(softmax)."""
+    inputs = keras.Input(shape=(n_features,))
+    hidden = keras.layers.Dropout(rate=dropout)(inputs)
+    hidden = keras.layers.Dense(hidden_units, activation=activation)(hidden)
+    outputs = keras.layers.Dense(n_classes, activation="softmax")(hidden)
+    return keras.Model(inputs=inputs, outputs=outputs)
+
+
+def resolve_builder(spec: str) -> Callable[..., keras.Model]:
+    """Return the builder named by ``mlp`` or ``package.module:function``."""
+    if spec == "mlp":
+        return mlp
+    module_name, func_name = spec.split(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def build_seeded(
+    builder: Callable[..., keras.Model], axes: Mapping[str, object], n_features: int, n_classes: int, seed: int
+) -> keras.Model:
+    """Build one model whose initial weights and dropout seeds follow from ``seed`` alone."""
+    with _build_lock:
+        keras.utils.set_random_seed(seed)
+        model = builder(n_features=n_features, n_classes=n_classes, **axes)
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"the builder returned {type(model).__name__}, not a keras.Model")
+        if not model.built:  # subclassed models create weights on first call
+            model(np.zeros((1, n_features), dtype=np.float32))
+    return model
