@@ -77,28 +77,35 @@ def _describe(error: jsonschema.ValidationError) -> str:
     key, value, rule, limit = _key(error.absolute_path), error.instance, error.validator, error.validator_value
     if rule == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(value) - set(allowed))
+        unknown = sorted(set(value) - set(allowed))[0]
         where = f"in '{key}'" if error.absolute_path else "at the top level"
-        return f"unknown key '{unknown[0]}' {where}; allowed keys: {', '.join(allowed)}"
+        return f"unknown key '{unknown}' {where}; allowed keys: {', '.join(allowed)}"
     if rule == "required":
-        return f"'{key}' needs the key '{error.message.split(chr(39))[1]}'"
-    allowed = {
-        "minimum": f"a value >= {limit}",
-        "exclusiveMinimum": f"a value > {limit}",
-        "maximum": f"a value <= {limit}",
-        "exclusiveMaximum": f"a value < {limit}",
-        "enum": "one of " + ", ".join(map(str, limit or [])),
-        "type": f"a value of type {' or '.join(limit) if isinstance(limit, list) else limit}",
-        "minItems": f"a list of at least {limit} value(s)",
-        "minProperties": f"at least {limit} entry",
-        "pattern": f"a string matching {limit}",
-        "minLength": "a non-empty string",
-    }.get(rule, error.message)
+        return f"config key '{key}' is missing '{limit[0]}'"
+    if "propertyNames" in error.schema_path:
+        return f"config key '{key}' has the name {json.dumps(value)}; allowed: an identifier (letters, digits, _)"
+    return f"config key '{key}' has value {json.dumps(value)}; allowed: {_allowed(rule, limit, error)}"
+
+
+def _allowed(rule: str, limit, error: jsonschema.ValidationError) -> str:
+    """What a schema rule allows, in words."""
+    if rule == "enum":
+        return "one of " + ", ".join(map(str, limit))
+    if rule == "type":
+        return "a value of type " + (" or ".join(limit) if isinstance(limit, list) else limit)
     if rule == "pattern" and error.schema.get("description", "").startswith("mlp"):
-        allowed = "mlp or package.module:function"
-    if error.validator == "pattern" and list(error.schema_path)[:1] == ["properties"] and "propertyNames" in error.schema_path:
-        allowed = "an identifier (letters, digits, _)"
-    return f"config key '{key}' has value {json.dumps(value)}; allowed: {allowed}"
+        return "mlp or package.module:function"
+    words = {
+        "minimum": ">= {}",
+        "exclusiveMinimum": "> {}",
+        "maximum": "<= {}",
+        "exclusiveMaximum": "< {}",
+        "minItems": "a list of at least {} value(s)",
+        "minProperties": "at least {} entry",
+        "minLength": "a string of at least {} character(s)",
+        "pattern": "a string matching {}",
+    }
+    return words[rule].format(limit) if rule in words else error.message
 
 
 def check_grid(grid: Mapping[str, list], builder_axes: tuple[str, ...] | None) -> None:
@@ -215,3 +222,18 @@ def check_experiment(config: Mapping, search_path: list[str]) -> None:
     dataset = load_dataset(config["dataset"]["source"], config["dataset"]["target"])
     split = config["split"]
     check_split_feasible(dataset, split["test_size"], config["training"]["cv_folds"], split["validation_size"])
+
+
+def validate_config(config: dict, schema_path: str | Path, search_path: list[str]) -> None:
+    """Check ``config`` completely and fill in the schema's defaults, in place.
+
+    Raises
+    ------
+    ConfigError
+        With a one-line message for the first problem found.
+    """
+    from snakemake.utils import validate
+
+    check_schema(config, load_schema(schema_path))
+    validate(config, str(schema_path))  # cannot fail now; fills in the defaults
+    check_experiment(config, search_path)

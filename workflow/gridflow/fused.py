@@ -9,6 +9,8 @@ the graph (and XLA's compile time) does not grow with the number of models.
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,8 +54,31 @@ class FitResult:
     history: dict[str, list[float]]
 
 
+@dataclass(frozen=True)
+class ModelState:
+    """The variable values of one model, in ``trainable_variables`` / ``non_trainable_variables`` order."""
+
+    trainable: tuple[np.ndarray, ...]
+    non_trainable: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, model: keras.Model) -> ModelState:
+        return cls(
+            tuple(np.array(v.numpy()) for v in model.trainable_variables),
+            tuple(np.array(v.numpy()) for v in model.non_trainable_variables),
+        )
+
+
 class UnsupportedModel(Exception):
     """The models cannot be trained by the fused loop; use ``model.fit``."""
+
+
+# Compiled loops are reused by cells that share an architecture and data
+# shapes (e.g. cells differing only in learning rate); a bounded cache keeps a
+# long-lived process's memory flat.
+_LOOP_CACHE_SIZE = 64
+_loops: OrderedDict = OrderedDict()
+_loops_lock = threading.Lock()
 
 
 def batch_schedule(n_samples: int, epochs: int, batch_size: int, steps: int, seed: int):
@@ -72,34 +97,35 @@ def batch_schedule(n_samples: int, epochs: int, batch_size: int, steps: int, see
     return indices.reshape(shape), mask.reshape(shape)
 
 
-def check_supported(models: Sequence[keras.Model]) -> None:
-    """Raise UnsupportedModel if the models cannot share one fused loop."""
-    template = models[0]
+def check_supported(template: keras.Model, states: Sequence[ModelState]) -> None:
+    """Raise UnsupportedModel if these models cannot share one fused loop."""
     for layer in template._flatten_layers():
         if getattr(layer, "stateful", False):
             raise UnsupportedModel(f"layer {layer.name!r} is stateful")
-    shapes = [[tuple(v.shape) for v in m.variables] for m in models]
+    shapes = [[a.shape for a in s.trainable + s.non_trainable] for s in states]
     if any(s != shapes[0] for s in shapes):
         raise UnsupportedModel("the builder returned models with different variable shapes")
 
 
-def fused_fit(models: Sequence[keras.Model], tasks: Sequence[ModelTask], settings: FitSettings) -> list[FitResult]:
-    """Train ``models[i]`` on ``tasks[i]`` for every i in one XLA-compiled loop.
+def fused_fit(
+    template: keras.Model, states: Sequence[ModelState], tasks: Sequence[ModelTask], settings: FitSettings
+) -> list[FitResult]:
+    """Train one model per (initial state, task) pair in one XLA-compiled loop.
 
-    A model whose loss turns NaN or infinite stops updating from that step on
-    and is reported as diverged. The trained weights are written back into
-    ``models``.
+    ``template`` supplies the architecture; its own weights are not changed. A
+    model whose loss turns NaN or infinite stops updating from that step on
+    and is reported as diverged.
 
     Raises
     ------
     UnsupportedModel
         If the models cannot be stacked or the loop cannot be compiled.
     """
-    check_supported(models)
-    template = models[0]
-    n_models, epochs, batch = len(models), settings.epochs, settings.batch_size
+    check_supported(template, states)
+    epochs, batch = settings.epochs, settings.batch_size
     steps = max(math.ceil(len(t.x_train) / batch) for t in tasks)
     schedules = [batch_schedule(len(t.x_train), epochs, batch, steps, t.shuffle_seed) for t in tasks]
+    n_classes = int(template.output_shape[-1])
     data = {
         "order": np.stack([s[0] for s in schedules]),
         "mask": np.stack([s[1] for s in schedules]),
@@ -108,31 +134,34 @@ def fused_fit(models: Sequence[keras.Model], tasks: Sequence[ModelTask], setting
         "x_eval": _stack_padded([t.x_eval for t in tasks], np.float32),
         "y_eval": _stack_padded([t.y_eval for t in tasks], np.int32),
         "eval_mask": _stack_padded([np.ones(len(t.x_eval)) for t in tasks], np.float32),
+        "learning_rate": np.float32(settings.learning_rate),
+        "momentum": np.float32(settings.momentum),
+        "class_weight": np.asarray(settings.class_weight or (1.0,) * n_classes, np.float32),
     }
-    n_classes = int(template.output_shape[-1])
-    class_weight = settings.class_weight or (1.0,) * n_classes
-    trainable = [tf.stack([m.trainable_variables[j].value for m in models]) for j in range(len(models[0].trainable_variables))]
-    non_trainable = [
-        tf.stack([m.non_trainable_variables[j].value for m in models])
-        for j in range(len(models[0].non_trainable_variables))
-    ]
-    loop = _FusedLoop(template, settings, steps, class_weight)
+    trainable = [np.stack([s.trainable[j] for s in states]) for j in range(len(states[0].trainable))]
+    non_trainable = [np.stack([s.non_trainable[j] for s in states]) for j in range(len(states[0].non_trainable))]
+    shapes = tuple((k, v.shape) for k, v in data.items())
+    loop = _cached_loop((template, settings.optimizer, settings.momentum > 0, epochs, steps, shapes), template, settings)
     try:
         out = loop.run(trainable, non_trainable, {k: tf.constant(v) for k, v in data.items()})
     except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as error:
         raise UnsupportedModel(f"the fused loop failed to build or compile: {type(error).__name__}: {error}") from error
-    trainable, non_trainable, diverged, epochs_run, history, probs = (x.numpy() if hasattr(x, "numpy") else x for x in out)
-    for i, model in enumerate(models):
-        for var, stacked in zip(model.trainable_variables, trainable):
-            var.assign(stacked[i].numpy())
-        for var, stacked in zip(model.non_trainable_variables, non_trainable):
-            var.assign(stacked[i].numpy())
+    diverged, epochs_run, history, probs = (x.numpy() for x in out)
     results = []
     for i, task in enumerate(tasks):
         n = int(epochs_run[i])
         curves = {key: [float(x) for x in history[k][:n, i]] for k, key in enumerate(HISTORY_KEYS)}
         results.append(FitResult(probs[i, : len(task.x_eval)], bool(diverged[i]), n, curves))
     return results
+
+
+def _cached_loop(key, template: keras.Model, settings: FitSettings) -> _FusedLoop:
+    with _loops_lock:
+        loop = _loops.pop(key, None) or _FusedLoop(template, settings)
+        _loops[key] = loop
+        while len(_loops) > _LOOP_CACHE_SIZE:
+            _loops.popitem(last=False)
+    return loop
 
 
 def _stack_padded(arrays: Sequence[np.ndarray], dtype) -> np.ndarray:
@@ -152,7 +181,7 @@ def _cross_entropy(labels: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
 
 def _all_finite(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
     """Per model: whether every value of every stacked tensor is finite."""
-    checks = [tf.reduce_all(tf.reshape(tf.math.is_finite(t), [t.shape[0], -1]), axis=1) for t in tensors]
+    checks = [tf.reduce_all(tf.math.is_finite(t), axis=list(range(1, t.shape.rank))) for t in tensors]
     return tf.reduce_all(tf.stack(checks), axis=0)
 
 
@@ -164,12 +193,11 @@ def _per_model(flags: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
 class _FusedLoop:
     """The compiled training loop over stacked model states."""
 
-    def __init__(self, template: keras.Model, settings: FitSettings, steps: int, class_weight):
+    def __init__(self, template: keras.Model, settings: FitSettings):
         self.template = template
-        self.settings = settings
-        self.steps = steps
-        self.class_weight = tf.constant(class_weight, tf.float32)
-        self.optimizer = _Optimizer(settings)
+        self.optimizer = _Optimizer(settings.optimizer, settings.momentum > 0)
+        self.epochs = settings.epochs
+        self._compiled = tf.function(self._loop, jit_compile=True)
 
     def forward(self, trainable, non_trainable, x, training: bool):
         """Run every model on its own inputs: x is [models, batch, features]."""
@@ -179,35 +207,37 @@ class _FusedLoop:
             probs, n_new = self.template.stateless_call(t, n, xi, training=training)
             return probs, n_new
 
-        return tf.vectorized_map(one, (trainable, non_trainable, x))
+        n_models = x.shape[0]
+        outputs = tf.vectorized_map(one, (trainable, non_trainable, x))
+        # vectorized_map may lose the static number of models; the loop needs it.
+        return tf.nest.map_structure(lambda t: tf.ensure_shape(t, [n_models] + t.shape[1:]), outputs)
 
     def run(self, trainable, non_trainable, data):
-        n_models = data["order"].shape[0]
-        epochs = self.settings.epochs
-        xla_loop = tf.function(self._loop, jit_compile=True)
-        return xla_loop(trainable, non_trainable, data, tf.zeros([n_models], tf.bool), epochs)
+        """Train from the stacked initial states; returns (diverged, epochs_run, history, eval probabilities)."""
+        return self._compiled(trainable, non_trainable, data)
 
-    def _loop(self, trainable, non_trainable, data, diverged, epochs):
-        n_models = data["order"].shape[0]
+    def _loop(self, trainable, non_trainable, data):
+        n_models, epochs, steps = data["order"].shape[0], self.epochs, data["order"].shape[2]
+        diverged = tf.zeros([n_models], tf.bool)
         slots = self.optimizer.init_slots(trainable)
         epochs_run = tf.zeros([n_models], tf.int32)
         history = tf.zeros([len(HISTORY_KEYS), epochs, n_models])
+        probs = tf.zeros(data["x_eval"].shape[:2] + self.template.output_shape[-1:])
         for epoch in tf.range(epochs):
             alive = tf.logical_not(diverged)
             sums = tf.zeros([3, n_models])
-            for step in tf.range(self.steps):
+            for step in tf.range(steps):
                 trainable, non_trainable, slots, diverged, sums = self._step(
                     trainable, non_trainable, slots, diverged, sums, data, epoch, step
                 )
-            val_loss, val_acc = self._evaluate(trainable, non_trainable, data)
+            val_loss, val_acc, probs = self._evaluate(trainable, non_trainable, data)
             seen = tf.maximum(sums[2], 1.0)
             row = tf.stack([sums[0] / seen, sums[1] / seen, val_loss, val_acc])
             history = tf.tensor_scatter_nd_update(
                 history, tf.stack([tf.range(4), tf.fill([4], epoch)], axis=1), row
             )
             epochs_run += tf.cast(tf.logical_and(alive, tf.logical_not(diverged)), tf.int32)
-        probs, _ = self.forward(trainable, non_trainable, data["x_eval"], training=False)
-        return trainable, non_trainable, diverged, epochs_run, history, probs
+        return diverged, epochs_run, history, probs
 
     def _step(self, trainable, non_trainable, slots, diverged, sums, data, epoch, step):
         idx = data["order"][:, epoch, step]
@@ -215,19 +245,24 @@ class _FusedLoop:
         xb = tf.gather(data["x_train"], idx, batch_dims=1)
         yb = tf.gather(data["y_train"], idx, batch_dims=1)
         counts = tf.reduce_sum(weights, axis=1)
-        sample_weight = weights * tf.gather(self.class_weight, yb)
+        sample_weight = weights * tf.gather(data["class_weight"], yb)
         with tf.GradientTape() as tape:
             tape.watch(trainable)
             probs, new_non_trainable = self.forward(trainable, non_trainable, xb, training=True)
             per_sample = _cross_entropy(yb, probs)
             losses = tf.reduce_sum(sample_weight * per_sample, axis=1) / tf.maximum(counts, 1.0)
             total = tf.reduce_sum(losses)  # models are independent: d(total)/d(model i) = d(loss i)
-        grads = tape.gradient(total, trainable)
+        grads = [tf.ensure_shape(g, w.shape) for g, w in zip(tape.gradient(total, trainable), trainable)]
+        new_trainable, new_slots = self.optimizer.apply(trainable, grads, slots, data)
         finite = tf.logical_and(tf.math.is_finite(losses), _all_finite(grads))
+        finite = tf.logical_and(finite, _all_finite(new_trainable))
         active = tf.logical_and(counts > 0, tf.logical_not(diverged))
         update = tf.logical_and(active, finite)
-        trainable, slots = self.optimizer.apply(trainable, grads, slots, update)
-        non_trainable = [tf.where(_per_model(active, n), new, n) for n, new in zip(non_trainable, new_non_trainable)]
+        trainable, slots, non_trainable = tf.nest.map_structure(
+            lambda new, old: tf.where(_per_model(update, old), new, old),
+            (new_trainable, new_slots, new_non_trainable),
+            (trainable, slots, non_trainable),
+        )
         diverged = tf.logical_or(diverged, tf.logical_and(active, tf.logical_not(finite)))
         hits = tf.cast(tf.equal(tf.argmax(probs, -1, output_type=tf.int32), yb), tf.float32)
         done = tf.cast(update, tf.float32)
@@ -241,50 +276,42 @@ class _FusedLoop:
         per_sample = tf.where(mask > 0, per_sample, 0.0)
         hits = tf.cast(tf.equal(tf.argmax(probs, -1, output_type=tf.int32), data["y_eval"]), tf.float32)
         total = tf.reduce_sum(mask, axis=1)
-        return tf.reduce_sum(per_sample, axis=1) / total, tf.reduce_sum(mask * hits, axis=1) / total
+        return tf.reduce_sum(per_sample, axis=1) / total, tf.reduce_sum(mask * hits, axis=1) / total, probs
 
 
 class _Optimizer:
     """SGD (optionally with momentum) or Adam on stacked weights, as Keras does it.
 
-    Written out so that each model's update can be switched off on its own
-    (a padding step past its data, or after it diverged) without touching
-    its state.
+    Written out so that each model's update can be dropped on its own (a
+    padding step past its data, or a step that would diverge) without touching
+    its state. The learning rate and momentum are inputs, so one compiled loop
+    serves every value of them.
     """
 
-    def __init__(self, settings: FitSettings):
-        self.settings = settings
+    def __init__(self, name: str, momentum: bool):
+        self.name = name
+        self.momentum = momentum
 
     def init_slots(self, trainable):
-        n_models = trainable[0].shape[0]
-        if self.settings.optimizer == "adam":
+        if self.name == "adam":
             zeros = [tf.zeros_like(v) for v in trainable]
-            return {"m": zeros, "v": [tf.zeros_like(v) for v in trainable], "t": tf.zeros([n_models])}
-        if self.settings.momentum:
+            return {"m": zeros, "v": [tf.zeros_like(v) for v in trainable], "t": tf.zeros([trainable[0].shape[0]])}
+        if self.momentum:
             return {"m": [tf.zeros_like(v) for v in trainable]}
         return {}
 
-    def apply(self, trainable, grads, slots, update):
-        lr = self.settings.learning_rate
-        keep = [_per_model(update, v) for v in trainable]
-        if self.settings.optimizer == "adam":
+    def apply(self, trainable, grads, slots, data):
+        """One update of every model; the caller keeps or drops it per model."""
+        lr = data["learning_rate"]
+        if self.name == "adam":
             b1, b2, eps = 0.9, 0.999, 1e-7
-            t = slots["t"] + tf.cast(update, tf.float32)
+            t = slots["t"] + 1.0
             lr_t = lr * tf.sqrt(1 - b2**t) / (1 - b1**t)
-            new_m, new_v, new_w = [], [], []
-            for w, g, m, v, k in zip(trainable, grads, slots["m"], slots["v"], keep):
-                m2 = m + (g - m) * (1 - b1)
-                v2 = v + (tf.square(g) - v) * (1 - b2)
-                step = _per_model(lr_t, w) * m2 / (tf.sqrt(v2) + eps)
-                new_m.append(tf.where(k, m2, m))
-                new_v.append(tf.where(k, v2, v))
-                new_w.append(tf.where(k, w - step, w))
-            return new_w, {"m": new_m, "v": new_v, "t": t}
-        if self.settings.momentum:
-            new_m, new_w = [], []
-            for w, g, m, k in zip(trainable, grads, slots["m"], keep):
-                m2 = self.settings.momentum * m - lr * g
-                new_m.append(tf.where(k, m2, m))
-                new_w.append(tf.where(k, w + m2, w))
-            return new_w, {"m": new_m}
-        return [tf.where(k, w - lr * g, w) for w, g, k in zip(trainable, grads, keep)], slots
+            m = [m + (g - m) * (1 - b1) for g, m in zip(grads, slots["m"])]
+            v = [v + (tf.square(g) - v) * (1 - b2) for g, v in zip(grads, slots["v"])]
+            w = [w - _per_model(lr_t, w) * mi / (tf.sqrt(vi) + eps) for w, mi, vi in zip(trainable, m, v)]
+            return w, {"m": m, "v": v, "t": t}
+        if self.momentum:
+            m = [data["momentum"] * m - lr * g for g, m in zip(grads, slots["m"])]
+            return [w + mi for w, mi in zip(trainable, m)], {"m": m}
+        return [w - lr * g for w, g in zip(trainable, grads)], slots

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -43,3 +44,34 @@ def build_seeded(
         if not model.built:  # subclassed models create weights on first call
             model(np.zeros((1, n_features), dtype=np.float32))
     return model
+
+
+# Initial weights depend only on the architecture and the seeds, not on the
+# learning rate or batch size, so cells that differ only there share them.
+_STATES_CACHE_SIZE = 32
+_states: OrderedDict = OrderedDict()
+_states_lock = threading.Lock()
+
+
+def seeded_states(spec: str, axes: Mapping[str, object], n_features: int, n_classes: int, seeds: Sequence[int]):
+    """A template model and the initial state of one model per seed.
+
+    Returns (template, [fused.ModelState]); the same arguments give the same
+    values whether or not they come from the cache.
+    """
+    from gridflow.fused import ModelState
+
+    key = (spec, tuple(sorted(axes.items())), n_features, n_classes, tuple(seeds))
+    with _states_lock:
+        hit = _states.get(key)
+        if hit is not None:
+            _states.move_to_end(key)
+            return hit
+    builder = resolve_builder(spec)
+    models = [build_seeded(builder, axes, n_features, n_classes, seed) for seed in seeds]
+    entry = (models[0], [ModelState.of(m) for m in models])
+    with _states_lock:
+        _states[key] = entry
+        while len(_states) > _STATES_CACHE_SIZE:
+            _states.popitem(last=False)
+    return entry

@@ -123,14 +123,14 @@ def _train_cell(split_path, values, settings, metrics_path, log, threads) -> dic
     }
     log.info("cell %s: %d models, %s", record["cell"], len(plans), fit_settings)
     try:
-        builder = model.resolve_builder(settings["model"]["builder"])
         t0 = time.perf_counter()
-        models = [model.build_seeded(builder, model_axes, n_features, n_classes, p.weight_seed) for p in plans]
-        record["n_params"] = int(models[0].count_params())
+        seeds = [p.weight_seed for p in plans]
+        template, states = model.seeded_states(settings["model"]["builder"], model_axes, n_features, n_classes, seeds)
+        record["n_params"] = int(template.count_params())
         record["timing"]["build_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         results, record["trainer"], record["trainer_note"] = _fit(
-            models, plans, fit_settings, training["trainer"], builder, model_axes, n_features, n_classes, log
+            template, states, plans, fit_settings, training["trainer"], settings["model"]["builder"], model_axes, log
         )
         record["timing"]["fit_seconds"] = time.perf_counter() - t0
     except MemoryError:
@@ -150,25 +150,25 @@ def _train_cell(split_path, values, settings, metrics_path, log, threads) -> dic
     return record
 
 
-def _fit(models, plans, fit_settings, trainer, builder, model_axes, n_features, n_classes, log):
-    """Train with the fused loop, or model.fit where asked or needed."""
+def _fit(template, states, plans, fit_settings, trainer, builder_spec, model_axes, log):
+    """Train with the fused loop, or with model.fit where asked or needed."""
     from gridflow import fused
+    from gridflow.model import build_seeded, resolve_builder
 
     tasks = [p.task for p in plans]
+    note = None
     if trainer != "fit":
         try:
-            return fused.fused_fit(models, tasks, fit_settings), "fused", None
+            return fused.fused_fit(template, states, tasks, fit_settings), "fused", None
         except fused.UnsupportedModel as reason:
             if trainer == "fused":
                 raise
             note = f"fell back to model.fit: {reason}".splitlines()[0]
             log.warning(note)
-            # The failed attempt may have touched the weights: start again from the seeds.
-            from gridflow.model import build_seeded
-
-            models = [build_seeded(builder, model_axes, n_features, n_classes, p.weight_seed) for p in plans]
-            return [fit_one(m, p.task, fit_settings) for m, p in zip(models, plans)], "fit", note
-    return [fit_one(m, p.task, fit_settings) for m, p in zip(models, plans)], "fit", None
+    builder = resolve_builder(builder_spec)
+    n_features, n_classes = template.input_shape[-1], template.output_shape[-1]
+    models = [build_seeded(builder, model_axes, n_features, n_classes, p.weight_seed) for p in plans]
+    return [fit_one(m, p.task, fit_settings) for m, p in zip(models, plans)], "fit", note
 
 
 def fit_one(model, task, settings):

@@ -5,8 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from snakemake.utils import validate
-
 from gridflow import config as configlib
 from gridflow import grid as gridlib
 from gridflow.data import BUILTIN_DATASETS, write_split
@@ -20,9 +18,7 @@ BUILDER_SEARCH_PATH = [os.getcwd(), str(Path(workflow.basedir) / "workflow")]
 sys.path[:0] = [p for p in BUILDER_SEARCH_PATH if p not in sys.path]
 
 try:
-    configlib.check_schema(config, configlib.load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
-    validate(config, "../schemas/config.schema.yaml")  # fills in the defaults
-    configlib.check_experiment(config, BUILDER_SEARCH_PATH)
+    configlib.validate_config(config, workflow.source_path("../schemas/config.schema.yaml"), BUILDER_SEARCH_PATH)
 except configlib.ConfigError as error:
     sys.exit(f"gridflow: config error: {error}")
 

@@ -1,0 +1,51 @@
+"""Shared helpers: run the real workflow as a subprocess in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
+
+# Small enough for seconds per run, big enough to exercise folds, repetitions and heatmaps.
+TINY_CONFIG = {
+    "training": {"epochs": 3, "repetitions": 2, "cv_folds": 3},
+    "grid": {"hidden_units": [4, 8], "learning_rate": [0.05, 0.5], "batch_size": [32]},
+}
+
+
+def write_config(workdir: Path, config: dict) -> Path:
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``python -m snakemake`` on this project's Snakefile inside ``workdir``."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
+    cmd += ["--configfile", str(workdir / "config.yaml"), *args]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def jobs_run(proc: subprocess.CompletedProcess) -> Counter:
+    """How many jobs of each rule finished in that run."""
+    return Counter(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", proc.stderr))
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A temporary work folder holding the tiny config."""
+    write_config(tmp_path, TINY_CONFIG)
+    return tmp_path

@@ -1,0 +1,35 @@
+"""Example user builders for the tests."""
+
+import keras
+
+
+def anything(n_features, n_classes, **axes):
+    """Accepts any axis (so only value rules apply)."""
+    inputs = keras.Input(shape=(n_features,))
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(inputs))
+
+
+def picky(n_features, n_classes, units=4):
+    """Rejects some values, as a user's builder may."""
+    if units > 100:
+        raise ValueError(f"units={units} is more than this model supports")
+    inputs = keras.Input(shape=(n_features,))
+    hidden = keras.layers.Dense(units, activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
+
+
+class NumpyScale(keras.layers.Layer):
+    """Calls back into NumPy: fine for model.fit, impossible to compile with XLA."""
+
+    def call(self, x):
+        import tensorflow as tf
+
+        y = tf.numpy_function(lambda a: (a * 0.5).astype("float32"), [x], "float32")
+        return tf.reshape(y, tf.shape(x))
+
+
+def numpy_layer(n_features, n_classes, units=4):
+    """A model the fused loop cannot take."""
+    inputs = keras.Input(shape=(n_features,))
+    hidden = keras.layers.Dense(units, activation="relu")(NumpyScale()(inputs))
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))

@@ -1,0 +1,165 @@
+"""Bad input gets one line naming the key, the value and what is allowed."""
+
+import copy
+
+import pytest
+import yaml
+from conftest import ROOT
+from gridflow.config import ACTIVATIONS, ConfigError, cell_settings, settings_digest, validate_config
+
+SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
+DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+
+
+def check(config, search_path=()):
+    config = copy.deepcopy(config)
+    validate_config(config, SCHEMA, list(search_path))
+    return config
+
+
+def error_of(config, search_path=()) -> str:
+    with pytest.raises(ConfigError) as caught:
+        check(config, search_path)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def with_change(path: str, value):
+    config = copy.deepcopy(DEFAULT)
+    *parents, last = path.split(".")
+    node = config
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return config
+
+
+def test_default_config_is_valid_and_has_the_blog_posts_grid():
+    config = check(DEFAULT)
+    assert config["training"]["epochs"] == 20
+    assert [len(v) for v in config["grid"].values()] == [3, 2, 3, 3, 4]
+
+
+def test_missing_sections_take_schema_defaults():
+    config = check({"grid": {"hidden_units": [2]}})
+    assert config["split"]["test_size"] == 0.2
+    assert config["training"]["cv_folds"] == 5
+    assert config["model"]["builder"] == "mlp"
+
+
+def test_unknown_top_level_key():
+    message = error_of({**DEFAULT, "trainig": {}})
+    assert "unknown key 'trainig'" in message and "training" in message
+
+
+def test_unknown_nested_key():
+    message = error_of(with_change("training.epoch", 3))
+    assert "'epoch'" in message and "training" in message and "epochs" in message
+
+
+def test_typo_in_grid_axis_names_allowed_axes():
+    config = copy.deepcopy(DEFAULT)
+    config["grid"]["learing_rate"] = config["grid"].pop("learning_rate")
+    message = error_of(config)
+    assert "learing_rate" in message and "learning_rate" in message and "dropout" in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("training.epochs", 0, "training.epochs"),
+        ("training.epochs", -3, "training.epochs"),
+        ("training.repetitions", 0, "training.repetitions"),
+        ("split.test_size", 1.5, "split.test_size"),
+        ("split.test_size", 0, "split.test_size"),
+        ("training.metric", "auc", "one of accuracy, roc_auc, f1, loss"),
+        ("preprocessing.scaler", "robust", "one of standard, minmax, none"),
+        ("model.builder", "not a builder", "mlp or package.module:function"),
+    ],
+)
+def test_schema_errors_name_key_value_and_allowed(path, value, expected):
+    message = error_of(with_change(path, value))
+    assert path in message or path.split(".")[-1] in message
+    assert str(value) in message
+    assert expected in message
+
+
+def test_one_fold_is_rejected():
+    message = error_of(with_change("training.cv_folds", 1))
+    assert "training.cv_folds" in message and "0" in message and ">= 2" in message
+
+
+def test_more_folds_than_the_smallest_class_has_samples():
+    message = error_of(with_change("training.cv_folds", 500))
+    assert "training.cv_folds" in message and "500" in message and "malignant" in message
+
+
+@pytest.mark.parametrize(
+    ("axis", "values", "expected"),
+    [
+        ("dropout", [0, 1], "[0, 1)"),
+        ("dropout", [-0.1], "[0, 1)"),
+        ("batch_size", [0], ">= 1"),
+        ("batch_size", [4.5], ">= 1"),
+        ("hidden_units", [-2], ">= 1"),
+        ("learning_rate", [0], "> 0"),
+        ("activation", ["rleu"], "relu"),
+    ],
+)
+def test_axis_value_rules(axis, values, expected):
+    message = error_of(with_change(f"grid.{axis}", values))
+    assert f"grid.{axis}" in message and expected in message
+
+
+def test_empty_axis():
+    message = error_of(with_change("grid.dropout", []))
+    assert "grid.dropout" in message and "at least 1" in message
+
+
+def test_duplicate_values_even_when_spelled_differently():
+    message = error_of(with_change("grid.dropout", [0.3, 0.30]))
+    assert "grid.dropout" in message and "twice" in message
+
+
+@pytest.mark.parametrize("value", ["../../x", "a/b", "two words"])
+def test_path_like_values_never_pass(value):
+    config = {"model": {"builder": "mymodels:anything"}, "grid": {"style": [value]}}
+    message = error_of(config, search_path=[str(ROOT / "tests/data")])
+    assert "grid.style" in message and "identifiers" in message
+
+
+def test_builder_module_that_cannot_be_imported():
+    message = error_of(with_change("model.builder", "no_such_module:build"))
+    assert "model.builder" in message and "no_such_module" in message
+
+
+def test_builder_function_missing(tmp_path):
+    (tmp_path / "mymod.py").write_text("def other():\n    pass\n")
+    message = error_of(with_change("model.builder", "mymod:build"), search_path=[str(tmp_path)])
+    assert "defines no function 'build'" in message
+
+
+def test_builder_signature_limits_the_axes(tmp_path):
+    (tmp_path / "mymod.py").write_text("def build(n_features, n_classes, width=8):\n    pass\n")
+    config = {"model": {"builder": "mymod:build"}, "grid": {"width": [4], "learning_rate": [0.1]}}
+    check(config, search_path=[str(tmp_path)])
+    config["grid"]["depth"] = [2]
+    assert "unknown grid axis 'depth'" in error_of(config, search_path=[str(tmp_path)])
+
+
+def test_activation_names_are_known_to_keras():
+    import keras
+
+    for name in ACTIVATIONS:
+        assert callable(keras.activations.get(name)), name
+
+
+def test_cell_settings_exclude_the_grid_and_digest_is_stable():
+    config = check(DEFAULT)
+    settings = cell_settings(config)
+    assert "grid" not in settings
+    assert settings_digest(settings) == settings_digest(copy.deepcopy(settings))
+    changed = copy.deepcopy(settings)
+    changed["training"]["epochs"] = 21
+    assert settings_digest(changed) != settings_digest(settings)

@@ -1,0 +1,96 @@
+"""The fused trainer: each model as if trained alone, and like model.fit."""
+
+import numpy as np
+import pytest
+from gridflow.backend import keras_runtime
+
+keras_runtime(1)
+
+from gridflow.fused import FitSettings, ModelTask, batch_schedule, fused_fit  # noqa: E402
+from gridflow.model import seeded_states  # noqa: E402
+from gridflow.train import fit_one  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 5)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int32)
+    # Models with different amounts of data, so their step counts differ.
+    return [
+        ModelTask(11, x[:150], y[:150], x[150:], y[150:]),
+        ModelTask(12, x[20:120], y[20:120], x[150:], y[150:]),
+        ModelTask(13, x[:90], y[:90], x[100:150], y[100:150]),
+    ]
+
+
+def states(n, axes=None, spec="mlp"):
+    axes = axes or {"hidden_units": 8, "activation": "relu", "dropout": 0.3}
+    return seeded_states(spec, axes, 5, 2, [100 + i for i in range(n)])
+
+
+def test_batch_schedule_permutes_every_epoch_with_a_partial_last_batch():
+    order, mask = batch_schedule(10, epochs=2, batch_size=4, steps=4, seed=1)
+    assert order.shape == (2, 4, 4)
+    for epoch in range(2):
+        assert sorted(order[epoch].reshape(-1)[:10]) == list(range(10))
+    assert mask.sum(axis=(1, 2)).tolist() == [10, 10]
+    assert mask[0, 3].sum() == 0 and mask[0, 2].sum() == 2
+    assert not np.array_equal(order[0], order[1])
+
+
+def test_a_model_trains_the_same_alone_or_with_others(tasks):
+    settings = FitSettings(epochs=4, batch_size=16, learning_rate=0.1)
+    template, all_states = states(3)
+    together = fused_fit(template, all_states, tasks, settings)
+    alone = fused_fit(template, all_states[1:2], tasks[1:2], settings)
+    np.testing.assert_allclose(alone[0].eval_probabilities, together[1].eval_probabilities, atol=1e-5)
+    np.testing.assert_allclose(alone[0].history["loss"], together[1].history["loss"], atol=1e-5)
+
+
+def test_models_differ_by_seed_and_learn(tasks):
+    settings = FitSettings(epochs=15, batch_size=16, learning_rate=0.1)
+    template, all_states = states(3)
+    results = fused_fit(template, all_states, tasks, settings)
+    assert not np.allclose(results[0].eval_probabilities, results[1].eval_probabilities)
+    for result in results:
+        assert result.epochs_run == 15 and not result.diverged
+        assert result.history["loss"][-1] < result.history["loss"][0]
+        assert result.history["val_accuracy"][-1] > 0.8
+
+
+def test_divergence_is_recorded_and_stops_updates(tasks):
+    settings = FitSettings(epochs=5, batch_size=16, learning_rate=1e30)
+    template, all_states = states(2, {"hidden_units": 8, "activation": "linear", "dropout": 0.0})
+    results = fused_fit(template, all_states, tasks[:2], settings)
+    for result in results:
+        assert result.diverged
+        assert result.epochs_run < 5
+        assert len(result.history["loss"]) == result.epochs_run
+
+
+@pytest.mark.parametrize(("optimizer", "momentum"), [("sgd", 0.9), ("adam", 0.0)])
+def test_other_optimizers_train(tasks, optimizer, momentum):
+    settings = FitSettings(epochs=10, batch_size=16, learning_rate=0.01, optimizer=optimizer, momentum=momentum)
+    template, all_states = states(2)
+    results = fused_fit(template, all_states, tasks[:2], settings)
+    assert all(r.history["val_accuracy"][-1] > 0.8 for r in results)
+
+
+def test_fused_scores_like_model_fit(tasks):
+    """Same data and seeds, different random streams: close on average, not equal."""
+    import keras
+
+    settings = FitSettings(epochs=20, batch_size=16, learning_rate=0.1)
+    axes = {"hidden_units": 8, "activation": "relu", "dropout": 0.0}
+    template, all_states = states(3, axes)
+    fused = fused_fit(template, all_states, tasks, settings)
+    fitted = []
+    for state, task in zip(all_states, tasks):
+        model = keras.models.clone_model(template)
+        model.set_weights(list(state.trainable))
+        fitted.append(fit_one(model, task, settings))
+    acc = [r.history["val_accuracy"][-1] for r in fused]
+    ref = [r.history["val_accuracy"][-1] for r in fitted]
+    assert abs(np.mean(acc) - np.mean(ref)) < 0.05
+    assert abs(np.mean([r.history["loss"][-1] for r in fused]) - np.mean([r.history["loss"][-1] for r in fitted])) < 0.1

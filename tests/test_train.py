@@ -1,0 +1,107 @@
+"""One cell end to end, without Snakemake: metrics.json contents and the fallback paths."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+from conftest import ROOT
+from gridflow.data import load_dataset, make_split, save_split
+from gridflow.train import model_seeds, train_cell
+
+SETTINGS = {
+    "dataset": {"source": "breast_cancer", "target": None},
+    "split": {"test_size": 0.2, "validation_size": 0.2, "seed": 1},
+    "preprocessing": {"scaler": "standard"},
+    "training": {
+        "epochs": 3, "batch_size": 32, "learning_rate": 0.1, "repetitions": 1, "cv_folds": 2, "seed": 5,
+        "optimizer": "sgd", "momentum": 0.0, "class_weight": "none", "metric": "accuracy", "trainer": "auto",
+    },  # fmt: skip
+    "model": {"builder": "mlp"},
+}
+VALUES = {"hidden_units": 4, "learning_rate": 0.1, "dropout": 0.3}
+
+
+@pytest.fixture(scope="module")
+def split_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("split") / "split.npz"
+    save_split(make_split(load_dataset("breast_cancer", None), 0.2, 2, 0.2, 1), path)
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def user_builders(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "tests/data"))
+
+
+def run(split_path, tmp_path, values=VALUES, **training):
+    settings = copy.deepcopy(SETTINGS)
+    settings["training"].update(training)
+    builder = training.pop("builder", None)
+    settings["training"].pop("builder", None)
+    if builder:
+        settings["model"]["builder"] = builder
+    out = tmp_path / "metrics.json"
+    train_cell(split_path, values, settings, str(out), str(tmp_path / "cell.log"))
+    return json.loads(out.read_text())
+
+
+def test_metrics_file_describes_the_cell(split_path, tmp_path):
+    record = run(split_path, tmp_path, repetitions=2)
+    assert record["cell"] == "dropout~0.3/hidden_units~4/learning_rate~0.1"
+    assert record["status"] == "ok" and record["trainer"] == "fused"
+    assert record["n_params"] == 30 * 4 + 4 + 4 * 2 + 2
+    assert len(record["models"]) == 2 * (2 + 1)
+    assert [(m["repetition"], m["fold"], m["role"]) for m in record["models"][:3]] == [
+        (0, 0, "cv"), (0, 1, "cv"), (0, "full", "test")
+    ]  # fmt: skip
+    full = record["models"][2]
+    assert full["n_train"] == 455 and full["n_eval"] == 114
+    assert 0.5 < full["metrics"]["accuracy"] <= 1 and 0 < full["metrics"]["roc_auc"] <= 1
+    assert len(full["history"]["val_loss"]) == 3
+    assert record["versions"]["keras"].startswith("3.")
+    assert (full["seeds"]["weights"], full["seeds"]["shuffle"]) == model_seeds(5, 0, "full")
+
+
+def test_more_repetitions_leave_the_first_ones_unchanged(split_path, tmp_path):
+    one = run(split_path, tmp_path / "a", repetitions=1)
+    three = run(split_path, tmp_path / "b", repetitions=3)
+    for a, b in zip(one["models"], three["models"][:3]):
+        assert (a["repetition"], a["fold"]) == (b["repetition"], b["fold"])
+        for metric, value in a["metrics"].items():
+            assert b["metrics"][metric] == pytest.approx(value, abs=1e-5)
+
+
+def test_seeds_depend_only_on_root_repetition_and_fold():
+    assert model_seeds(1, 0, 0) == model_seeds(1, 0, 0)
+    assert len({model_seeds(1, r, f) for r in range(3) for f in (0, 1, "full")}) == 9
+    assert model_seeds(1, 0, 0) != model_seeds(2, 0, 0)
+
+
+def test_diverging_cell_is_recorded_not_crashed(split_path, tmp_path):
+    values = {"hidden_units": 4, "learning_rate": 1e30, "dropout": 0.0}
+    record = run(split_path, tmp_path, values=values)
+    assert record["status"] == "diverged"
+    assert all(m["status"] == "diverged" and m["metrics"] is None for m in record["models"])
+
+
+def test_builder_that_raises_makes_a_failed_cell(split_path, tmp_path):
+    record = run(split_path, tmp_path, values={"units": 500}, builder="mymodels:picky")
+    assert record["status"] == "failed"
+    assert record["error"] == "ValueError: units=500 is more than this model supports"
+    assert record["models"] == []
+    assert "units=500" in (tmp_path / "cell.log").read_text()
+
+
+def test_forced_model_fit_path(split_path, tmp_path):
+    record = run(split_path, tmp_path, trainer="fit")
+    assert record["trainer"] == "fit" and record["status"] == "ok"
+    assert all(len(m["history"]["loss"]) == 3 for m in record["models"])
+
+
+def test_unsupported_model_falls_back_to_model_fit_and_says_why(split_path, tmp_path):
+    record = run(split_path, tmp_path, values={"units": 4}, builder="mymodels:numpy_layer")
+    assert record["trainer"] == "fit" and record["status"] == "ok"
+    assert record["trainer_note"].startswith("fell back to model.fit")
+    assert "fell back to model.fit" in (tmp_path / "cell.log").read_text()
+    assert np.mean([m["metrics"]["accuracy"] for m in record["models"]]) > 0.6
