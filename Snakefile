@@ -19,8 +19,8 @@ include: "workflow/rules/plots.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/summary.csv",
         "results/best.json",
         heatmap_files(),
-    default_target: True

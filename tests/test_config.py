@@ -5,6 +5,7 @@ import copy
 import pytest
 import yaml
 from conftest import ROOT
+
 from gridflow.config import ACTIVATIONS, ConfigError, cell_settings, settings_digest, validate_config
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
@@ -119,7 +120,9 @@ def test_empty_axis():
 
 def test_duplicate_values_even_when_spelled_differently():
     message = error_of(with_change("grid.dropout", [0.3, 0.30]))
-    assert "grid.dropout" in message and "twice" in message
+    assert "grid.dropout" in message and "lists 0.3 twice" in message
+    message = error_of(with_change("grid.hidden_units", [32, 32.0]))
+    assert "lists 32.0, the same value as 32" in message
 
 
 @pytest.mark.parametrize("value", ["../../x", "a/b", "two words"])

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+
 from gridflow.config import ConfigError
 from gridflow.data import (
     NEVER_VALIDATED,

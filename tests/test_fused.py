@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from gridflow.backend import keras_runtime
 
 keras_runtime(1)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
-from gridflow.scoring import score
 from sklearn import metrics
+
+from gridflow.scoring import score
 
 
 def test_perfect_binary_predictions():

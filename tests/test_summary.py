@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from gridflow.summary import best_cell, summarize, write_summary
 
 
@@ -31,7 +32,13 @@ def record(cell_values, cv, test, status="ok", extra_models=()):
 RECORDS = [
     record({"lr": 0.1, "units": 4}, cv=[0.8, 0.9], test=[0.85]),
     record({"lr": 0.1, "units": 8}, cv=[0.95, 0.95], test=[0.9]),
-    record({"lr": 1, "units": 4}, cv=[0.99], test=[0.99], status="diverged", extra_models=[model("cv", 0, status="diverged")]),
+    record(
+        {"lr": 1, "units": 4},
+        cv=[0.99],
+        test=[0.99],
+        status="diverged",
+        extra_models=[model("cv", 0, status="diverged")],
+    ),
     record({"lr": 1, "units": 8}, cv=[], test=[], status="failed"),
     record({"lr": 0.5, "units": 4}, cv=[0.9, 0.8], test=[0.8]),
 ]
@@ -95,6 +102,13 @@ def test_write_summary_files(tmp_path):
     for i, rec in enumerate(RECORDS):
         paths.append(tmp_path / f"{i}.json")
         paths[-1].write_text(json.dumps(rec))
-    write_summary([str(p) for p in paths], ["lr", "units"], "accuracy", tmp_path / "s.csv", tmp_path / "b.json", tmp_path / "l.log")
+    write_summary(
+        [str(p) for p in paths],
+        ["lr", "units"],
+        "accuracy",
+        tmp_path / "s.csv",
+        tmp_path / "b.json",
+        tmp_path / "l.log",
+    )
     assert len(pd.read_csv(tmp_path / "s.csv")) == 5
     assert json.loads((tmp_path / "b.json").read_text())["cell"] == "lr~0.1/units~8"

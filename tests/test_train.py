@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from conftest import ROOT
+
 from gridflow.data import load_dataset, make_split, save_split
 from gridflow.train import model_seeds, train_cell
 
@@ -14,8 +15,17 @@ SETTINGS = {
     "split": {"test_size": 0.2, "validation_size": 0.2, "seed": 1},
     "preprocessing": {"scaler": "standard"},
     "training": {
-        "epochs": 3, "batch_size": 32, "learning_rate": 0.1, "repetitions": 1, "cv_folds": 2, "seed": 5,
-        "optimizer": "sgd", "momentum": 0.0, "class_weight": "none", "metric": "accuracy", "trainer": "auto",
+        "epochs": 3,
+        "batch_size": 32,
+        "learning_rate": 0.1,
+        "repetitions": 1,
+        "cv_folds": 2,
+        "seed": 5,
+        "optimizer": "sgd",
+        "momentum": 0.0,
+        "class_weight": "none",
+        "metric": "accuracy",
+        "trainer": "auto",
     },  # fmt: skip
     "model": {"builder": "mlp"},
 }

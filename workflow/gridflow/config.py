@@ -125,10 +125,9 @@ def check_grid(grid: Mapping[str, list], builder_axes: tuple[str, ...] | None) -
             except ValueError as error:
                 raise ConfigError(f"config key '{key}' has value {json.dumps(value)}; {error}") from None
             if name in seen:
-                raise ConfigError(
-                    f"config key '{key}' lists {json.dumps(value)} twice (same as {json.dumps(seen[name])}); "
-                    "allowed: distinct values"
-                )
+                first, again = json.dumps(seen[name]), json.dumps(value)
+                what = f"{again} twice" if first == again else f"{again}, the same value as {first}"
+                raise ConfigError(f"config key '{key}' lists {what}; allowed: distinct values")
             seen[name] = value
             rule = AXIS_RULES.get(axis)
             if rule and not rule[0](gridlib.canonical_value(value)):

@@ -75,19 +75,21 @@ def _load_table(path: Path, target: str | None) -> Dataset:
     key = "config key 'dataset.source'"
     if path.suffix.lower() not in (".csv", ".parquet"):
         raise ConfigError(
-            f"{key} has value \"{path}\"; allowed: {', '.join(BUILTIN_DATASETS)} or a .csv or .parquet file"
+            f'{key} has value "{path}"; allowed: {", ".join(BUILTIN_DATASETS)} or a .csv or .parquet file'
         )
     if not path.is_file():
-        raise ConfigError(f"{key} has value \"{path}\"; no such file")
+        raise ConfigError(f'{key} has value "{path}"; no such file')
     try:
         table = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
     except Exception as error:  # any parser error is the user's file, not our bug
-        raise ConfigError(f"{key} has value \"{path}\"; cannot read it: {str(error).splitlines()[0]}") from None
+        raise ConfigError(f'{key} has value "{path}"; cannot read it: {str(error).splitlines()[0]}') from None
     if not target:
         raise ConfigError(f"config key 'dataset.target' has value null; allowed: a column of {path}")
     if target not in table.columns:
         columns = ", ".join(map(str, table.columns[:10]))
-        raise ConfigError(f"config key 'dataset.target' has value \"{target}\"; allowed: a column of {path} ({columns})")
+        raise ConfigError(
+            f"config key 'dataset.target' has value \"{target}\"; allowed: a column of {path} ({columns})"
+        )
     features = table.drop(columns=[target])
     non_numeric = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if non_numeric:
@@ -199,9 +201,15 @@ def write_split(dataset_spec: Mapping, split_spec: Mapping, cv_folds: int, path:
     """Load the data set, split it and save the split: the body of rule split_data."""
     with job_log(log_path) as log:
         dataset = load_dataset(dataset_spec["source"], dataset_spec.get("target"))
-        split = make_split(dataset, split_spec["test_size"], cv_folds, split_spec["validation_size"], split_spec["seed"])
+        split = make_split(
+            dataset, split_spec["test_size"], cv_folds, split_spec["validation_size"], split_spec["seed"]
+        )
         save_split(split, path)
         log.info(
             "%d training and %d test samples, %d features, classes %s, %d validation fold(s)",
-            len(split.y_train), len(split.y_test), split.x_train.shape[1], split.class_names, split.n_folds,
+            len(split.y_train),
+            len(split.y_test),
+            split.x_train.shape[1],
+            split.class_names,
+            split.n_folds,
         )

@@ -141,7 +141,9 @@ def fused_fit(
     trainable = [np.stack([s.trainable[j] for s in states]) for j in range(len(states[0].trainable))]
     non_trainable = [np.stack([s.non_trainable[j] for s in states]) for j in range(len(states[0].non_trainable))]
     shapes = tuple((k, v.shape) for k, v in data.items())
-    loop = _cached_loop((template, settings.optimizer, settings.momentum > 0, epochs, steps, shapes), template, settings)
+    loop = _cached_loop(
+        (template, settings.optimizer, settings.momentum > 0, epochs, steps, shapes), template, settings
+    )
     try:
         out = loop.run(trainable, non_trainable, {k: tf.constant(v) for k, v in data.items()})
     except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as error:
@@ -233,9 +235,7 @@ class _FusedLoop:
             val_loss, val_acc, probs = self._evaluate(trainable, non_trainable, data)
             seen = tf.maximum(sums[2], 1.0)
             row = tf.stack([sums[0] / seen, sums[1] / seen, val_loss, val_acc])
-            history = tf.tensor_scatter_nd_update(
-                history, tf.stack([tf.range(4), tf.fill([4], epoch)], axis=1), row
-            )
+            history = tf.tensor_scatter_nd_update(history, tf.stack([tf.range(4), tf.fill([4], epoch)], axis=1), row)
             epochs_run += tf.cast(tf.logical_and(alive, tf.logical_not(diverged)), tf.int32)
         return diverged, epochs_run, history, probs
 

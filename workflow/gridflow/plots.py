@@ -17,7 +17,9 @@ from gridflow.scoring import LOWER_IS_BETTER
 METRIC_LABELS = {"accuracy": "accuracy", "loss": "loss", "roc_auc": "ROC AUC", "f1": "macro F1"}
 
 
-def heatmap_slice(table: pd.DataFrame, grid: Mapping[str, list], a: str, b: str, fixed: Mapping[str, object], metric: str):
+def heatmap_slice(
+    table: pd.DataFrame, grid: Mapping[str, list], a: str, b: str, fixed: Mapping[str, object], metric: str
+):
     """Values of ``mean_cv_<metric>`` and statuses on the a x b plane through ``fixed``.
 
     Returns (values, statuses) arrays of shape [len(grid[a]), len(grid[b])], in
@@ -63,7 +65,9 @@ def _plot_heatmap(summary_csv, best_json, grid, a, b, metric, out_png) -> None:
     shown = np.where(statuses == "ok", values, np.nan)
     finite = shown[np.isfinite(shown)]
     vmin, vmax = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    image = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1e-9, aspect="auto")
+    image = ax.imshow(
+        np.ma.masked_invalid(shown), cmap=cmap, vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1e-9, aspect="auto"
+    )
     ax.set_facecolor("#d9d9d9")
     fig.colorbar(image, ax=ax, label=label)
     for i in range(values.shape[0]):
@@ -72,10 +76,20 @@ def _plot_heatmap(summary_csv, best_json, grid, a, b, metric, out_png) -> None:
             if status == "ok":
                 rel = (values[i, j] - vmin) / (vmax - vmin) if vmax > vmin else 0.5
                 bright = rel > 0.55 if metric not in LOWER_IS_BETTER else rel < 0.45
-                ax.text(j, i, f"{values[i, j]:.3f}", ha="center", va="center", color="black" if bright else "white", fontsize=10)
+                ax.text(
+                    j,
+                    i,
+                    f"{values[i, j]:.3f}",
+                    ha="center",
+                    va="center",
+                    color="black" if bright else "white",
+                    fontsize=10,
+                )
             else:
                 ax.add_patch(_hatch(i, j))
-                ax.text(j, i, status or "missing", ha="center", va="center", color="#b00020", fontsize=9, fontweight="bold")
+                ax.text(
+                    j, i, status or "missing", ha="center", va="center", color="#b00020", fontsize=9, fontweight="bold"
+                )
     ax.set_xticks(range(len(grid[b])), [gridlib.format_value(v) for v in grid[b]])
     ax.set_yticks(range(len(grid[a])), [gridlib.format_value(v) for v in grid[a]])
     ax.set_xlabel(b)

@@ -6,7 +6,6 @@ is trained by ``model.fit``. The result is one self-describing metrics.json.
 
 from __future__ import annotations
 
-import logging
 import platform
 import resource
 import time
@@ -57,7 +56,15 @@ def plan_models(split: Split, repetitions: int, seed: int, scaler: str) -> list[
     for fold in range(split.n_folds):
         train, held_out = split.folds != fold, split.folds == fold
         scale = fit_scaler(scaler, split.x_train[train])
-        parts.append((fold, scale(split.x_train[train]), split.y_train[train], scale(split.x_train[held_out]), split.y_train[held_out]))
+        parts.append(
+            (
+                fold,
+                scale(split.x_train[train]),
+                split.y_train[train],
+                scale(split.x_train[held_out]),
+                split.y_train[held_out],
+            )
+        )
     scale = fit_scaler(scaler, split.x_train)
     parts.append((FULL, scale(split.x_train), split.y_train, scale(split.x_test), split.y_test))
     plans = []

@@ -12,7 +12,6 @@ from gridflow.plots import plot_heatmap
 from gridflow.summary import write_summary
 from gridflow.train import train_cell  # imports TensorFlow only when a cell trains
 
-
 # Where a user's builder module is looked for besides the Python path.
 BUILDER_SEARCH_PATH = [os.getcwd(), str(Path(workflow.basedir) / "workflow")]
 sys.path[:0] = [p for p in BUILDER_SEARCH_PATH if p not in sys.path]

@@ -3,11 +3,11 @@ rule split_data:
         dataset_file(),
     output:
         "results/data/split.npz",
+    log:
+        "results/logs/split_data/split_data.log",
     params:
         dataset=config["dataset"],
         split=config["split"],
         cv_folds=config["training"]["cv_folds"],
-    log:
-        "results/logs/split_data/split_data.log",
     run:
         write_split(params.dataset, params.split, params.cv_folds, output[0], log[0])

@@ -4,10 +4,10 @@ rule summarize:
     output:
         summary="results/summary.csv",
         best="results/best.json",
+    log:
+        "results/logs/summarize/summarize.log",
     params:
         axes=AXES,
         metric=config["training"]["metric"],
-    log:
-        "results/logs/summarize/summarize.log",
     run:
         write_summary(input, params.axes, params.metric, output.summary, output.best, log[0])

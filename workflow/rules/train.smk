@@ -3,11 +3,11 @@ rule train_cell:
         split="results/data/split.npz",
     output:
         metrics="results/cells/{cell}/metrics.json",
-    params:
-        values=cell_values,
-        settings=CELL_SETTINGS,
     log:
         "results/logs/train_cell/{cell}.log",
     threads: 1
+    params:
+        values=cell_values,
+        settings=CELL_SETTINGS,
     run:
         train_cell(input.split, params.values, params.settings, output.metrics, log[0], threads)

@@ -1,0 +1,167 @@
+"""The real workflow, run with `python -m snakemake` on a tiny grid in temporary folders."""
+
+import copy
+import json
+import shutil
+import struct
+
+import pandas as pd
+import pytest
+from conftest import TINY_CONFIG, jobs_run, snakemake, write_config
+
+TIMING_COLUMNS = ["mean_fit_time"]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """One complete run of the tiny grid, shared read-only by the tests below."""
+    workdir = tmp_path_factory.mktemp("finished")
+    write_config(workdir, TINY_CONFIG)
+    proc = snakemake(workdir, "--cores", "2")
+    return workdir, proc
+
+
+@pytest.fixture
+def copy_of_finished(finished, tmp_path):
+    """A private copy of the finished run (outputs, logs and Snakemake's records)."""
+    workdir = tmp_path / "run"
+    shutil.copytree(finished[0], workdir, symlinks=True)
+    return workdir
+
+
+def summary(workdir):
+    return pd.read_csv(workdir / "results/summary.csv")
+
+
+def test_first_run_executes_every_job_once(finished):
+    _, proc = finished
+    assert jobs_run(proc) == {"split_data": 1, "train_cell": 4, "summarize": 1, "plot_heatmap": 3, "all": 1}
+
+
+def test_summary_has_one_ranked_row_per_cell(finished):
+    table = summary(finished[0])
+    assert len(table) == 4
+    assert sorted(table["param_hidden_units"]) == [4, 4, 8, 8]
+    assert set(table["param_learning_rate"]) == {0.05, 0.5}
+    for column in ["mean_cv_accuracy", "mean_test_accuracy", "mean_cv_roc_auc", "mean_cv_f1"]:
+        assert table[column].between(0.5, 1.0).all(), column
+    assert (table["mean_cv_loss"] > 0).all()
+    assert table["rank"].is_monotonic_increasing and table["rank"].iloc[0] == 1
+    assert (table["status"] == "ok").all()
+    assert table["mean_cv_accuracy"].iloc[0] == table["mean_cv_accuracy"].max()
+
+
+def test_best_json_is_the_top_ranked_row(finished):
+    table = summary(finished[0])
+    best = json.loads((finished[0] / "results/best.json").read_text())
+    top = table.iloc[0]
+    assert best["cell"] == top["cell"]
+    assert best["params"] == {"batch_size": 32, "hidden_units": int(top["param_hidden_units"]),
+                              "learning_rate": float(top["param_learning_rate"])}  # fmt: skip
+    assert best["cv"]["accuracy"]["mean"] == pytest.approx(top["mean_cv_accuracy"])
+    assert best["test"]["roc_auc"]["mean"] == pytest.approx(top["mean_test_roc_auc"])
+
+
+def test_each_cell_trained_every_repetition_and_fold(finished):
+    cells = sorted((finished[0] / "results/cells").rglob("metrics.json"))
+    assert len(cells) == 4
+    record = json.loads(cells[0].read_text())
+    assert len(record["models"]) == 2 * (3 + 1)
+    assert {m["role"] for m in record["models"]} == {"cv", "test"}
+    assert record["settings"]["training"]["epochs"] == 3
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_one_readable_heatmap_per_axis_pair(finished):
+    figures = sorted(p.name for p in (finished[0] / "results/figures").iterdir())
+    assert figures == [
+        "heatmap_batch_size__hidden_units.png",
+        "heatmap_batch_size__learning_rate.png",
+        "heatmap_hidden_units__learning_rate.png",
+    ]
+    for name in figures:
+        width, height = png_size(finished[0] / "results/figures" / name)
+        assert 300 <= width <= 2000 and 200 <= height <= 2000
+
+
+def test_every_rule_wrote_its_log(finished):
+    logs = finished[0] / "results/logs"
+    assert (logs / "split_data/split_data.log").read_text().count("training and") == 1
+    assert len(list((logs / "train_cell").rglob("*.log"))) == 4
+    assert "best:" in (logs / "summarize/summarize.log").read_text()
+
+
+def test_second_run_has_nothing_to_do(copy_of_finished):
+    proc = snakemake(copy_of_finished, "--cores", "2")
+    assert sum(jobs_run(proc).values()) == 0
+    assert "Nothing to be done" in proc.stderr
+
+
+def test_adding_a_value_trains_only_the_new_cells(copy_of_finished):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["grid"]["learning_rate"].append(0.2)
+    write_config(copy_of_finished, config)
+    before = summary(copy_of_finished).set_index("cell")
+    proc = snakemake(copy_of_finished, "--cores", "2")
+    assert jobs_run(proc) == {"train_cell": 2, "summarize": 1, "plot_heatmap": 3, "all": 1}
+    after = summary(copy_of_finished).set_index("cell")
+    assert len(after) == 6
+    pd.testing.assert_series_equal(after.loc[before.index, "mean_cv_accuracy"], before["mean_cv_accuracy"])
+
+
+def test_removing_a_value_retrains_nothing(copy_of_finished):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["grid"]["learning_rate"] = [0.05]
+    write_config(copy_of_finished, config)
+    proc = snakemake(copy_of_finished, "--cores", "2")
+    assert jobs_run(proc) == {"summarize": 1, "plot_heatmap": 3, "all": 1}
+    assert len(summary(copy_of_finished)) == 2
+
+
+def test_changing_epochs_retrains_every_cell(copy_of_finished):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["training"]["epochs"] = 2
+    write_config(copy_of_finished, config)
+    proc = snakemake(copy_of_finished, "--cores", "2")
+    assert jobs_run(proc)["train_cell"] == 4 and "split_data" not in jobs_run(proc)
+    record = json.loads(next((copy_of_finished / "results/cells").rglob("metrics.json")).read_text())
+    assert all(len(m["history"]["loss"]) == 2 for m in record["models"])
+
+
+def test_changing_the_split_redoes_split_and_cells(copy_of_finished):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["split"] = {"seed": 7}
+    write_config(copy_of_finished, config)
+    proc = snakemake(copy_of_finished, "--cores", "2", "--dry-run")
+    planned = proc.stdout + proc.stderr
+    assert "split_data" in planned and "train_cell" in planned
+    import re
+
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", planned, flags=re.M))
+    assert counts["split_data"] == "1" and counts["train_cell"] == "4"
+
+
+def test_results_do_not_depend_on_cores_or_job_order(finished, tmp_path):
+    write_config(tmp_path, TINY_CONFIG)
+    snakemake(tmp_path, "--cores", "1")
+    a = summary(finished[0]).drop(columns=TIMING_COLUMNS)
+    b = summary(tmp_path).drop(columns=TIMING_COLUMNS)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_bad_config_stops_before_any_job_with_one_line(copy_of_finished):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["grid"]["dropout"] = [0.3, 0.30]
+    write_config(copy_of_finished, config)
+    before = {p: p.stat().st_mtime_ns for p in (copy_of_finished / "results").rglob("*")}
+    proc = snakemake(copy_of_finished, "--cores", "2", check=False)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if "error" in line.lower()]
+    assert errors == ["gridflow: config error: config key 'grid.dropout' lists 0.3 twice; allowed: distinct values"]
+    assert "Traceback" not in proc.stderr
+    assert {p: p.stat().st_mtime_ns for p in (copy_of_finished / "results").rglob("*")} == before
