@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 from gridflow.data import load_dataset, make_split, save_split
-from gridflow.train import model_seeds, train_cell
+from gridflow.train import model_seeds, train_cell_here
 
 SETTINGS = {
     "dataset": {"source": "breast_cancer", "target": None},
@@ -52,8 +52,9 @@ def run(split_path, tmp_path, values=VALUES, **training):
     if builder:
         settings["model"]["builder"] = builder
     out = tmp_path / "metrics.json"
-    train_cell(split_path, values, settings, str(out), str(tmp_path / "cell.log"))
-    return json.loads(out.read_text())
+    record = train_cell_here(split_path, values, settings, str(out), str(tmp_path / "cell.log"), 1)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(record))
+    return record
 
 
 def test_metrics_file_describes_the_cell(split_path, tmp_path):

@@ -21,6 +21,7 @@ from gridflow.data import Split, fit_scaler, load_split
 from gridflow.io import write_json
 from gridflow.logs import job_log
 from gridflow.scoring import score
+from gridflow.workers import run_in_worker
 
 FULL = "full"  # the fold label of the model trained on the whole training part
 
@@ -85,13 +86,32 @@ def class_weights(labels: np.ndarray, n_classes: int, mode: str) -> tuple[float,
 
 
 def train_cell(
-    split_path: str, values: Mapping, settings: Mapping, metrics_path: str, log_path: str, threads: int = 1
-) -> dict:
-    """Train every model of one cell and write its metrics.json atomically.
+    split_path: str,
+    values: Mapping,
+    settings: Mapping,
+    metrics_path: str,
+    log_path: str,
+    threads: int = 1,
+    workers: int = 0,
+) -> None:
+    """Train every model of one cell and write its metrics.json atomically: the body of rule train_cell.
 
     A user's builder or model that raises makes the cell 'failed' (with the
     message); a model whose loss turns NaN or infinite makes it 'diverged'.
+    With ``workers`` > 0 the cell runs in a pool of that many long-lived
+    worker processes (see gridflow.workers); with 0, in this process.
     """
+    args = (split_path, dict(values), dict(settings), metrics_path, log_path, threads)
+    if workers:
+        _, model_axes = grid.split_axes(values)
+        architecture = f"{settings['model']['builder']}:{grid.cell_id(model_axes) if model_axes else ''}"
+        run_in_worker(architecture, train_cell_here, *args, workers=workers)
+    else:
+        train_cell_here(*args)
+
+
+def train_cell_here(split_path, values, settings, metrics_path, log_path, threads) -> dict:
+    """Train one cell in this process; returns the record written to metrics.json."""
     with job_log(log_path) as log:
         return _train_cell(split_path, values, settings, metrics_path, log, threads)
 

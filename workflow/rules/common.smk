@@ -47,6 +47,13 @@ def cell_values(wildcards):
     return CELLS[wildcards.cell]
 
 
+def cell_workers():
+    """Worker processes for cells trained by this process: the run's cores in a
+    local threaded run (profiles/default), else 0 (train in the job's own process)."""
+    local_threads = workflow.is_main_process and workflow.execution_settings.use_threads
+    return workflow.cores if local_threads else 0
+
+
 def heatmap_files():
     """One heatmap per pair of axes."""
     return [f"results/figures/heatmap_{a}__{b}.png" for a, b in gridlib.axis_pairs(config["grid"])]

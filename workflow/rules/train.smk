@@ -10,4 +10,4 @@ rule train_cell:
         values=cell_values,
         settings=CELL_SETTINGS,
     run:
-        train_cell(input.split, params.values, params.settings, output.metrics, log[0], threads)
+        train_cell(input.split, params.values, params.settings, output.metrics, log[0], threads, cell_workers())
