@@ -13,6 +13,10 @@ def test_whole_floats_become_ints():
     assert grid.format_value(1.0) == "1"
 
 
+def test_huge_whole_floats_stay_short_floats():
+    assert grid.format_value(1e30) == "1e+30"
+
+
 def test_small_floats_keep_exact_repr():
     assert grid.format_value(1e-5) == "1e-05"
     assert grid.format_value(0.1 + 0.2) == "0.30000000000000004"

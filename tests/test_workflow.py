@@ -165,3 +165,25 @@ def test_bad_config_stops_before_any_job_with_one_line(copy_of_finished):
     assert errors == ["gridflow: config error: config key 'grid.dropout' lists 0.3 twice; allowed: distinct values"]
     assert "Traceback" not in proc.stderr
     assert {p: p.stat().st_mtime_ns for p in (copy_of_finished / "results").rglob("*")} == before
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"grid": {"learing_rate": [0.1]}}, "unknown grid axis 'learing_rate'; allowed axes: "),
+        (
+            {"dataset": {"source": "absent.csv", "target": "y"}},
+            "'dataset.source' has value \"absent.csv\"; no such file",
+        ),
+        ({"training": {"cv_folds": 1}}, "'training.cv_folds' has value 1; allowed: 0 (one validation part) or >= 2"),
+    ],
+    ids=["typo-axis", "missing-file", "one-fold"],
+)
+def test_input_errors_reach_the_user_as_one_line(tmp_path, change, expected):
+    write_config(tmp_path, change if "grid" in change else {**TINY_CONFIG, **change})
+    proc = snakemake(tmp_path, "--cores", "2", check=False)
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("gridflow: config error: ")]
+    assert len(lines) == 1 and expected in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()

@@ -25,7 +25,8 @@ def canonical_value(value: object) -> Value:
     """Return the one representative of a grid value.
 
     Numbers that are equal are the same value: 0.3, 0.30 and 3e-1 give 0.3, and
-    a whole float such as 32.0 becomes the int 32.
+    a whole float such as 32.0 becomes the int 32 (huge ones such as 1e30 stay
+    floats, so they keep a short name).
 
     Raises
     ------
@@ -39,7 +40,7 @@ def canonical_value(value: object) -> Value:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError("numbers must be finite")
-        return int(value) if value.is_integer() else value
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, str) and IDENTIFIER.match(value):
         return value
     raise ValueError("values must be numbers, booleans or plain identifiers (letters, digits, _)")

@@ -103,9 +103,10 @@ def train_cell(
     """
     args = (split_path, dict(values), dict(settings), metrics_path, log_path, threads)
     if workers:
-        _, model_axes = grid.split_axes(values)
-        architecture = f"{settings['model']['builder']}:{grid.cell_id(model_axes) if model_axes else ''}"
-        run_in_worker(architecture, train_cell_here, *args, workers=workers)
+        # Cells that differ only in learning rate share a compiled loop: send them to the same worker.
+        shared = {k: v for k, v in values.items() if k != "learning_rate"}
+        affinity = f"{settings['model']['builder']}:{grid.cell_id(shared) if shared else ''}"
+        run_in_worker(affinity, train_cell_here, *args, workers=workers)
     else:
         train_cell_here(*args)
 

@@ -6,8 +6,8 @@ these workers, which keep TensorFlow imported between cells. Processes rather
 than threads, because building and tracing models is Python work that would
 queue on one GIL.
 
-Cells of one architecture go to the same worker where it is free, so they
-reuse its cached initial weights and compiled loops. A worker is replaced
+Cells that can share a compiled loop go to the same worker where it is free,
+so they reuse its cached initial weights and compiled loops. A worker is replaced
 after CELLS_PER_WORKER cells: TensorFlow never frees a compiled XLA program,
 so a worker that lived forever would grow with every program it compiled.
 """
@@ -29,6 +29,7 @@ class WorkerDied(RuntimeError):
 
 def _serve(conn) -> None:
     """A worker's loop: run each (function, args) it is sent, answer (ok, result or error)."""
+    _die_with_parent()
     while True:
         try:
             message = conn.recv()
@@ -41,6 +42,18 @@ def _serve(conn) -> None:
             conn.send((True, function(*args)))
         except Exception as error:
             conn.send((False, error))
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker when Snakemake dies (even by kill -9),
+    so a killed run leaves no worker finishing a cell nobody waits for."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux/glibc: the worker ends at its next read instead
+        pass
 
 
 class _Worker:
