@@ -166,3 +166,14 @@ def test_cell_settings_exclude_the_grid_and_digest_is_stable():
     changed = copy.deepcopy(settings)
     changed["training"]["epochs"] = 21
     assert settings_digest(changed) != settings_digest(settings)
+
+
+def test_cell_runtime_grows_with_work_and_attempts():
+    from gridflow.config import cell_runtime_minutes
+
+    training = {"cv_folds": 5, "repetitions": 3, "epochs": 20}
+    small_batch = cell_runtime_minutes(training, batch_size=4, n_train_rows=455)
+    large_batch = cell_runtime_minutes(training, batch_size=32, n_train_rows=455)
+    more_epochs = cell_runtime_minutes({**training, "epochs": 200}, batch_size=32, n_train_rows=455)
+    assert small_batch > large_batch >= 1 and more_epochs > large_batch
+    assert cell_runtime_minutes(training, 32, 455, attempt=2) == 2 * large_batch

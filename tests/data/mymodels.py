@@ -33,3 +33,18 @@ def numpy_layer(n_features, n_classes, units=4):
     inputs = keras.Input(shape=(n_features,))
     hidden = keras.layers.Dense(units, activation="relu")(NumpyScale()(inputs))
     return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
+
+
+def flaky(n_features, n_classes, units=4):
+    """Kills its own process the first time it builds units=8 (like a lost node), then works.
+
+    The marker file lives in the working directory, which every job shares.
+    """
+    import os
+    from pathlib import Path
+
+    marker = Path("flaky-crashed-once")
+    if units == 8 and not marker.exists():
+        marker.touch()
+        os._exit(3)
+    return picky(n_features, n_classes, units)

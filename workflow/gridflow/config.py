@@ -209,10 +209,11 @@ def settings_digest(settings: Mapping) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def check_experiment(config: Mapping, search_path: list[str]) -> None:
+def check_experiment(config: Mapping, search_path: list[str]) -> int:
     """All checks that need the defaults filled in: training, grid, builder, data set.
 
-    Loads the data set once (no TensorFlow) to check it can be split as asked.
+    Loads the data set once (no TensorFlow) to check it can be split as asked,
+    and returns its number of rows.
     """
     from gridflow.data import check_split_feasible, load_dataset
 
@@ -221,10 +222,13 @@ def check_experiment(config: Mapping, search_path: list[str]) -> None:
     dataset = load_dataset(config["dataset"]["source"], config["dataset"]["target"])
     split = config["split"]
     check_split_feasible(dataset, split["test_size"], config["training"]["cv_folds"], split["validation_size"])
+    return len(dataset.labels)
 
 
-def validate_config(config: dict, schema_path: str | Path, search_path: list[str]) -> None:
+def validate_config(config: dict, schema_path: str | Path, search_path: list[str]) -> int:
     """Check ``config`` completely and fill in the schema's defaults, in place.
+
+    Returns the data set's number of rows.
 
     Raises
     ------
@@ -235,4 +239,18 @@ def validate_config(config: dict, schema_path: str | Path, search_path: list[str
 
     check_schema(config, load_schema(schema_path))
     validate(config, str(schema_path))  # cannot fail now; fills in the defaults
-    check_experiment(config, search_path)
+    return check_experiment(config, search_path)
+
+
+def cell_runtime_minutes(training: Mapping, batch_size: int, n_train_rows: int, attempt: int = 1) -> int:
+    """An honest upper bound of one cell job's wall time, for a scheduler.
+
+    One minute of start-up (imports, compiling) plus every model's steps at
+    ``model.fit``'s pace on a CPU (about 3 ms per step of a small network),
+    so even a cell that falls back to ``model.fit`` fits; doubled per retry.
+    """
+    folds = training["cv_folds"] or 1
+    models = training["repetitions"] * (folds + 1)
+    steps = training["epochs"] * -(-n_train_rows // batch_size)
+    seconds = 60 + models * steps * 0.003
+    return int(-(-seconds // 60)) * 2 ** (attempt - 1)

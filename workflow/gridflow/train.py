@@ -6,6 +6,7 @@ is trained by ``model.fit``. The result is one self-describing metrics.json.
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 import time
@@ -147,6 +148,11 @@ def _train_cell(split_path, values, settings, metrics_path, log, threads) -> dic
         "n_params": None,
         "timing": {},
         "versions": _versions(keras),
+        "execution": {
+            "host": platform.node(),
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+            "threads": threads,
+        },
         "models": [],
     }
     log.info("cell %s: %d models, %s", record["cell"], len(plans), fit_settings)

@@ -17,13 +17,23 @@ BUILDER_SEARCH_PATH = [os.getcwd(), str(Path(workflow.basedir) / "workflow")]
 sys.path[:0] = [p for p in BUILDER_SEARCH_PATH if p not in sys.path]
 
 try:
-    configlib.validate_config(config, workflow.source_path("../schemas/config.schema.yaml"), BUILDER_SEARCH_PATH)
+    N_ROWS = configlib.validate_config(
+        config, workflow.source_path("../schemas/config.schema.yaml"), BUILDER_SEARCH_PATH
+    )
 except configlib.ConfigError as error:
     sys.exit(f"gridflow: config error: {error}")
 
 CELLS = gridlib.cells_by_id(config["grid"])
 AXES = sorted(config["grid"])
 CELL_SETTINGS = configlib.cell_settings(config)
+
+
+# Light rules run where Snakemake runs, also when cells go to a cluster.
+localrules:
+    all,
+    split_data,
+    summarize,
+    plot_heatmap,
 
 
 wildcard_constraints:
@@ -52,6 +62,18 @@ def cell_workers():
     local threaded run (profiles/default), else 0 (train in the job's own process)."""
     local_threads = workflow.is_main_process and workflow.execution_settings.use_threads
     return workflow.cores if local_threads else 0
+
+
+def cell_runtime(wildcards, attempt):
+    """Minutes a cell job may need: grows with epochs, models and smaller batches."""
+    batch_size = CELLS[wildcards.cell].get("batch_size", config["training"]["batch_size"])
+    n_train = int(N_ROWS * (1 - config["split"]["test_size"]))
+    return configlib.cell_runtime_minutes(config["training"], batch_size, n_train, attempt)
+
+
+def cell_mem_mb(wildcards, attempt):
+    """Memory of a cell job: TensorFlow's own ~1.5 GB plus headroom, more on a retry."""
+    return 3000 * attempt
 
 
 def heatmap_files():

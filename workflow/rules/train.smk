@@ -6,6 +6,9 @@ rule train_cell:
     log:
         "results/logs/train_cell/{cell}.log",
     threads: 1
+    resources:
+        runtime=cell_runtime,
+        mem_mb=cell_mem_mb,
     params:
         values=cell_values,
         settings=CELL_SETTINGS,

@@ -1,0 +1,71 @@
+"""The same workflow through a real single-node Slurm cluster (scripts/local-slurm).
+
+Needs root and Debian's slurm-wlm and munge, which .ci/run installs; elsewhere
+these tests are skipped with that reason (pytest -ra lists it).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+from conftest import ROOT, snakemake, write_config
+
+SCRIPTS = ROOT / "scripts/local-slurm"
+CONFIG = {
+    "training": {"epochs": 2, "repetitions": 1, "cv_folds": 2},
+    "model": {"builder": "mymodels:flaky"},
+    "grid": {"units": [4, 8], "learning_rate": [0.05, 0.5]},
+}
+# The profile as a user runs it, plus what a one-node test cluster needs:
+# its partition, its 2 CPUs, 2 cells per job, and fast status polling.
+SLURM_ARGS = [
+    "--workflow-profile", str(ROOT / "profiles/slurm"),
+    "--default-resources", "slurm_partition=debug",
+    "--cores", "2",
+    "--group-components", "cells=2",
+    "--slurm-init-seconds-before-status-checks", "1",
+    "--seconds-between-status-checks", "1",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if os.geteuid() != 0 or not shutil.which("slurmctld") or not shutil.which("munged"):
+        pytest.skip("needs root and slurm-wlm + munge (apt-get install slurm-wlm munge; .ci/run does)")
+    subprocess.run([SCRIPTS / "start.sh"], check=True, timeout=120)
+    yield
+    subprocess.run([SCRIPTS / "stop.sh"], check=True, timeout=120)
+
+
+def prepare(workdir):
+    write_config(workdir, CONFIG)
+    shutil.copy(ROOT / "tests/data/mymodels.py", workdir)
+
+
+def test_grid_on_slurm_matches_local_run(cluster, tmp_path):
+    local, remote = tmp_path / "local", tmp_path / "slurm"
+    for workdir in (local, remote):
+        workdir.mkdir()
+        prepare(workdir)
+    (local / "flaky-crashed-once").touch()  # the local reference run does not crash
+    snakemake(local, "--cores", "2")
+    proc = snakemake(remote, *SLURM_ARGS, timeout=280)
+
+    records = [json.loads(p.read_text()) for p in (remote / "results/cells").rglob("metrics.json")]
+    jobs = {r["execution"]["slurm_job_id"] for r in records}
+    assert None not in jobs  # (a) every cell ran inside a Slurm job
+    assert len(records) == 4 and len(jobs) < 4  # (b) grouped cells shared Slurm jobs
+    for job in jobs:
+        assert subprocess.run(["squeue", "--states=all", "-h", "-j", job], capture_output=True, text=True).stdout
+
+    # (d) the job that crashed was reported and retried
+    assert "Error in group cells" in proc.stderr or "Error in rule train_cell" in proc.stderr
+    assert (remote / "flaky-crashed-once").exists()
+
+    # (c) same results as the local run, timings aside
+    a = pd.read_csv(local / "results/summary.csv").drop(columns=["mean_fit_time"])
+    b = pd.read_csv(remote / "results/summary.csv").drop(columns=["mean_fit_time"])
+    pd.testing.assert_frame_equal(a, b)
