@@ -112,3 +112,9 @@ def test_too_few_rows_for_the_folds():
     with pytest.raises(ConfigError, match="class 'p' has only 2 training samples"):
         check_split_feasible(tiny, test_size=0.2, cv_folds=3, validation_size=0.2)
     check_split_feasible(tiny, test_size=0.2, cv_folds=2, validation_size=0.2)
+
+
+def test_holdout_part_too_small_for_every_class(cancer):
+    with pytest.raises(ConfigError, match="split.validation_size' has value 0.001"):
+        check_split_feasible(cancer, test_size=0.2, cv_folds=0, validation_size=0.001)
+    check_split_feasible(cancer, test_size=0.2, cv_folds=0, validation_size=0.2)

@@ -10,6 +10,7 @@ import ast
 import hashlib
 import importlib.util
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -167,8 +168,6 @@ def builder_axes(builder: str, search_path: list[str]) -> tuple[str, ...] | None
 
 
 def _module_file(module_name: str, search_path: list[str]) -> str | None:
-    import sys
-
     added = [p for p in search_path if p not in sys.path]
     sys.path[:0] = added
     try:

@@ -121,6 +121,14 @@ def check_split_feasible(dataset: Dataset, test_size: float, cv_folds: int, vali
             f"smaller than the {len(counts)} classes; allowed: a size that leaves every class in both parts"
         )
     in_train = int(np.floor(smallest * (1 - test_size)))
+    if not cv_folds:
+        n_train = len(dataset.labels) - n_test
+        n_validation = int(np.ceil(validation_size * n_train))
+        if n_validation < len(counts) or n_train - n_validation < len(counts):
+            raise ConfigError(
+                f"config key 'split.validation_size' has value {validation_size}; with {n_train} training rows it "
+                f"leaves a part smaller than the {len(counts)} classes; allowed: a size that leaves every class in both"
+            )
     need = max(cv_folds, 2)
     if in_train < need:
         what = f"{cv_folds} folds" if cv_folds else "a validation part"

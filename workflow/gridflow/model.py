@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 import keras
 import numpy as np
 
-# Keras seeds weights and dropout from process-wide state, so models are built
-# one at a time: each model's start then depends on its own seed alone.
-_build_lock = threading.Lock()
+# Keras seeds weights, dropout and fit's shuffling from process-wide state, so
+# whatever sets and draws those seeds holds this lock: each model's start then
+# depends on its own seed alone.
+seed_lock = threading.Lock()
 
 
 def mlp(n_features: int, n_classes: int, hidden_units: int = 32, activation: str = "relu", dropout: float = 0.0):
@@ -36,7 +37,7 @@ def build_seeded(
     builder: Callable[..., keras.Model], axes: Mapping[str, object], n_features: int, n_classes: int, seed: int
 ) -> keras.Model:
     """Build one model whose initial weights and dropout seeds follow from ``seed`` alone."""
-    with _build_lock:
+    with seed_lock:
         keras.utils.set_random_seed(seed)
         model = builder(n_features=n_features, n_classes=n_classes, **axes)
         if not isinstance(model, keras.Model):

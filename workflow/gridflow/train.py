@@ -210,7 +210,7 @@ def fit_one(model, task, settings):
     import keras
 
     from gridflow.fused import HISTORY_KEYS, FitResult
-    from gridflow.model import _build_lock
+    from gridflow.model import seed_lock
 
     if settings.optimizer == "adam":
         optimizer = keras.optimizers.Adam(settings.learning_rate)
@@ -218,7 +218,7 @@ def fit_one(model, task, settings):
         optimizer = keras.optimizers.SGD(settings.learning_rate, momentum=settings.momentum)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     weights = dict(enumerate(settings.class_weight)) if settings.class_weight else None
-    with _build_lock:  # fit's shuffling draws from process-wide seeds
+    with seed_lock:  # fit's shuffling draws from process-wide seeds
         keras.utils.set_random_seed(task.shuffle_seed)
         history = model.fit(
             task.x_train,
