@@ -4,10 +4,8 @@
 # reloads the config. stop.sh ends exactly the daemons this script started.
 set -euo pipefail
 
-STATE_DIR=${LOCAL_SLURM_DIR:-/var/lib/local-slurm}
-SLURM_CONF=${SLURM_CONF:-/etc/slurm/slurm.conf}
+source "$(dirname "$0")/settings.sh"
 PARTITION=${LOCAL_SLURM_PARTITION:-debug}
-MARKER="# written by gridflow scripts/local-slurm/start.sh: single-node test cluster"
 
 for tool in slurmctld slurmd munged sinfo; do
   command -v "$tool" >/dev/null || { echo "start.sh: $tool not found; apt-get install slurm-wlm munge" >&2; exit 1; }

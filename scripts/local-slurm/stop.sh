@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Stop the daemons scripts/local-slurm/start.sh started (by pid file), and nothing else.
+# Stop the daemons scripts/local-slurm/start.sh started (by pid file), and nothing
+# else; then remove the slurm.conf it wrote. Left behind, that file points every
+# `scontrol` at a controller that is gone, and each `snakemake` start then waits
+# about 9 s (the Slurm executor plugin runs `scontrol show config` on import).
 set -uo pipefail
-STATE_DIR=${LOCAL_SLURM_DIR:-/var/lib/local-slurm}
+source "$(dirname "$0")/settings.sh"
 
 scancel --state=PENDING,RUNNING --full 2>/dev/null
 for daemon in slurmd slurmctld munged; do
@@ -14,4 +17,7 @@ for daemon in slurmd slurmctld munged; do
   fi
   rm -f "$pidfile"
 done
+if [ -f "$SLURM_CONF" ] && grep -qF "$MARKER" "$SLURM_CONF"; then
+  rm -f "$SLURM_CONF"
+fi
 exit 0
