@@ -22,6 +22,17 @@ TINY_CONFIG = {
 }
 
 
+# Summary columns that measure how a run went (time, compile cache), not what it computed.
+MEASURED_COLUMNS = ["mean_fit_time", "fit_seconds", "loop_compiled"]
+
+
+def comparable_summary(workdir: Path):
+    """The summary of a run without its measured columns: equal across runs that computed the same."""
+    import pandas as pd
+
+    return pd.read_csv(workdir / "results/summary.csv").drop(columns=MEASURED_COLUMNS)
+
+
 def write_config(workdir: Path, config: dict) -> Path:
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

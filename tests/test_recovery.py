@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, TINY_CONFIG, jobs_run, snakemake, write_config
+from conftest import ROOT, TINY_CONFIG, comparable_summary, jobs_run, snakemake, write_config
 
 from gridflow.io import atomic_path, write_json
 
@@ -37,17 +37,13 @@ def wait_for(condition, timeout=300.0):
         time.sleep(0.2)
 
 
-def comparable(workdir: Path) -> pd.DataFrame:
-    return pd.read_csv(workdir / "results/summary.csv").drop(columns=["mean_fit_time"])
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """An uninterrupted run of the eight-cell grid."""
     workdir = tmp_path_factory.mktemp("reference")
     write_config(workdir, EIGHT_CELLS)
     snakemake(workdir, "--cores", "2")
-    return comparable(workdir)
+    return comparable_summary(workdir)
 
 
 def test_kill_9_of_snakemake_then_resume(tmp_path, reference):
@@ -66,7 +62,7 @@ def test_kill_9_of_snakemake_then_resume(tmp_path, reference):
     resumed = snakemake(tmp_path, "--cores", "2")
     trained = jobs_run(resumed)["train_cell"]
     assert trained <= 8 - done + 2  # only unfinished cells (at most the 2 in flight redone)
-    pd.testing.assert_frame_equal(comparable(tmp_path), reference)
+    pd.testing.assert_frame_equal(comparable_summary(tmp_path), reference)
 
 
 def test_kill_9_of_the_workers_is_retried_in_the_same_run(tmp_path, reference):
@@ -85,7 +81,7 @@ def test_kill_9_of_the_workers_is_retried_in_the_same_run(tmp_path, reference):
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-3000:]
     assert "WorkerDied" in err  # the lost cells were reported, then retried
-    pd.testing.assert_frame_equal(comparable(tmp_path), reference)
+    pd.testing.assert_frame_equal(comparable_summary(tmp_path), reference)
 
 
 def test_failed_and_diverged_cells_are_listed_and_the_run_completes(tmp_path):
@@ -107,7 +103,7 @@ def test_failed_and_diverged_cells_are_listed_and_the_run_completes(tmp_path):
     assert (table.drop(index="learning_rate~0.1/units~4")["rank"] == 2).all()
     best = json.loads((tmp_path / "results/best.json").read_text())
     assert best["cell"] == "learning_rate~0.1/units~4"
-    assert (tmp_path / "results/figures/heatmap_learning_rate__units.png").stat().st_size > 10_000
+    assert (tmp_path / "results/figures/heatmaps/slice/learning_rate__units.png").stat().st_size > 10_000
 
 
 def test_second_run_on_the_same_folder_is_refused_and_the_first_finishes(tmp_path):

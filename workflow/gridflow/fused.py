@@ -108,13 +108,19 @@ def check_supported(template: keras.Model, states: Sequence[ModelState]) -> None
 
 
 def fused_fit(
-    template: keras.Model, states: Sequence[ModelState], tasks: Sequence[ModelTask], settings: FitSettings
+    template: keras.Model,
+    states: Sequence[ModelState],
+    tasks: Sequence[ModelTask],
+    settings: FitSettings,
+    stats: dict | None = None,
 ) -> list[FitResult]:
     """Train one model per (initial state, task) pair in one XLA-compiled loop.
 
     ``template`` supplies the architecture; its own weights are not changed. A
     model whose loss turns NaN or infinite stops updating from that step on
-    and is reported as diverged.
+    and is reported as diverged. ``stats``, if given, gets ``loop_compiled``:
+    whether this call compiled its loop (its time includes XLA's compile) or
+    reused one compiled earlier in this process.
 
     Raises
     ------
@@ -141,9 +147,11 @@ def fused_fit(
     trainable = [np.stack([s.trainable[j] for s in states]) for j in range(len(states[0].trainable))]
     non_trainable = [np.stack([s.non_trainable[j] for s in states]) for j in range(len(states[0].non_trainable))]
     shapes = tuple((k, v.shape) for k, v in data.items())
-    loop = _cached_loop(
+    loop, compiled = _cached_loop(
         (template, settings.optimizer, settings.momentum > 0, epochs, steps, shapes), template, settings
     )
+    if stats is not None:
+        stats["loop_compiled"] = compiled
     try:
         out = loop.run(trainable, non_trainable, {k: tf.constant(v) for k, v in data.items()})
     except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as error:
@@ -157,13 +165,15 @@ def fused_fit(
     return results
 
 
-def _cached_loop(key, template: keras.Model, settings: FitSettings) -> _FusedLoop:
+def _cached_loop(key, template: keras.Model, settings: FitSettings) -> tuple[_FusedLoop, bool]:
+    """The loop for ``key`` and whether it is new (compiles on its first run)."""
     with _loops_lock:
-        loop = _loops.pop(key, None) or _FusedLoop(template, settings)
-        _loops[key] = loop
+        loop = _loops.pop(key, None)
+        compiled = loop is None
+        _loops[key] = loop = loop or _FusedLoop(template, settings)
         while len(_loops) > _LOOP_CACHE_SIZE:
             _loops.popitem(last=False)
-    return loop
+    return loop, compiled
 
 
 def _stack_padded(arrays: Sequence[np.ndarray], dtype) -> np.ndarray:

@@ -40,8 +40,13 @@ def cell_row(record: Mapping, axes: Sequence[str]) -> dict:
             row[f"mean_{name}_{metric}"] = mean
             row[f"std_{name}_{metric}"] = std
     n_models = len(record["models"])
-    fit_seconds = record.get("timing", {}).get("fit_seconds")
+    timing = record.get("timing", {})
+    fit_seconds = timing.get("fit_seconds")
     row["mean_fit_time"] = fit_seconds / n_models if n_models and fit_seconds is not None else float("nan")
+    row["fit_seconds"] = float("nan") if fit_seconds is None else fit_seconds
+    row["trainer"] = record.get("trainer") or ""
+    # Whether fit_seconds includes compiling the fused loop (empty for model.fit or a failed cell).
+    row["loop_compiled"] = "" if timing.get("loop_compiled") is None else bool(timing["loop_compiled"])
     row["n_params"] = record["n_params"]
     row["status"] = record["status"]
     row["error"] = record["error"] or ""

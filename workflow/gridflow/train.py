@@ -164,7 +164,15 @@ def _train_cell(split_path, values, settings, metrics_path, log, threads) -> dic
         record["timing"]["build_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         results, record["trainer"], record["trainer_note"] = _fit(
-            template, states, plans, fit_settings, training["trainer"], settings["model"]["builder"], model_axes, log
+            template,
+            states,
+            plans,
+            fit_settings,
+            training["trainer"],
+            settings["model"]["builder"],
+            model_axes,
+            log,
+            record["timing"],
         )
         record["timing"]["fit_seconds"] = time.perf_counter() - t0
     except MemoryError:
@@ -184,21 +192,26 @@ def _train_cell(split_path, values, settings, metrics_path, log, threads) -> dic
     return record
 
 
-def _fit(template, states, plans, fit_settings, trainer, builder_spec, model_axes, log):
-    """Train with the fused loop, or with model.fit where asked or needed."""
+def _fit(template, states, plans, fit_settings, trainer, builder_spec, model_axes, log, timing):
+    """Train with the fused loop, or with model.fit where asked or needed.
+
+    ``timing`` gets ``loop_compiled`` from the fused loop (None for model.fit).
+    """
     from gridflow import fused
     from gridflow.model import build_seeded, resolve_builder
 
     tasks = [p.task for p in plans]
     note = None
+    timing["loop_compiled"] = None
     if trainer != "fit":
         try:
-            return fused.fused_fit(template, states, tasks, fit_settings), "fused", None
+            return fused.fused_fit(template, states, tasks, fit_settings, stats=timing), "fused", None
         except fused.UnsupportedModel as reason:
             if trainer == "fused":
                 raise
             note = f"fell back to model.fit: {reason}".splitlines()[0]
             log.warning(note)
+            timing["loop_compiled"] = None
     builder = resolve_builder(builder_spec)
     n_features, n_classes = template.input_shape[-1], template.output_shape[-1]
     models = [build_seeded(builder, model_axes, n_features, n_classes, p.weight_seed) for p in plans]
