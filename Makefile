@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin
 
-.PHONY: run test lint dry-run clean-results
+.PHONY: run report test lint dry-run
 
 # The venv is rebuilt when the pinned requirements change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -14,8 +14,13 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The experiment, then its Snakemake report (one self-contained HTML file).
 run: $(BIN)/.installed
 	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
+	$(BIN)/snakemake --configfile config/config.yaml --report results/report.html
+
+report: $(BIN)/.installed
+	$(BIN)/snakemake --configfile config/config.yaml --report results/report.html
 
 dry-run: $(BIN)/.installed
 	$(BIN)/snakemake --dry-run --configfile config/config.yaml

@@ -16,6 +16,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/summarize.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/tables.smk"
 
 
 rule all:
@@ -23,4 +24,13 @@ rule all:
     input:
         "results/summary.csv",
         "results/best.json",
-        heatmap_files(),
+        "results/tables/summary.html",
+        "results/tables/best_cell.html",
+        figure_files(),
+
+
+# Figures the current config no longer makes (a removed axis or flavour) would
+# look current; drop them once a run has succeeded.
+onsuccess:
+    for path in remove_unlisted("results/figures", figure_files(), (".png", ".svg")):
+        print(f"gridflow: removed {path}: not a figure of this config")

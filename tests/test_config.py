@@ -77,12 +77,15 @@ def test_typo_in_grid_axis_names_allowed_axes():
         ("training.metric", "auc", "one of accuracy, roc_auc, f1, loss"),
         ("preprocessing.scaler", "robust", "one of standard, minmax, none"),
         ("model.builder", "not a builder", "mlp or package.module:function"),
+        ("figures.heatmaps", ["slice", "margnal"], "one of slice, marginal"),
+        ("figures.heatmaps", ["slice", "slice"], "a list without repeated values"),
+        ("figures.curves_top", 21, "<= 20"),
     ],
 )
 def test_schema_errors_name_key_value_and_allowed(path, value, expected):
     message = error_of(with_change(path, value))
     assert path in message or path.split(".")[-1] in message
-    assert str(value) in message
+    assert str(value[-1] if isinstance(value, list) else value) in message  # a list's offending (last) item
     assert expected in message
 
 
@@ -161,7 +164,7 @@ def test_activation_names_are_known_to_keras():
 def test_cell_settings_exclude_the_grid_and_digest_is_stable():
     config = check(DEFAULT)
     settings = cell_settings(config)
-    assert "grid" not in settings
+    assert "grid" not in settings and "figures" not in settings  # redrawing never retrains
     assert settings_digest(settings) == settings_digest(copy.deepcopy(settings))
     changed = copy.deepcopy(settings)
     changed["training"]["epochs"] = 21
@@ -177,3 +180,17 @@ def test_cell_runtime_grows_with_work_and_attempts():
     more_epochs = cell_runtime_minutes({**training, "epochs": 200}, batch_size=32, n_train_rows=455)
     assert small_batch > large_batch >= 1 and more_epochs > large_batch
     assert cell_runtime_minutes(training, 32, 455, attempt=2) == 2 * large_batch
+
+
+def test_settings_sentence_for_captions_names_what_every_cell_shared():
+    from gridflow.config import describe_settings
+
+    config = check(DEFAULT)
+    text = describe_settings(config)
+    assert text.startswith("Data set breast_cancer (20% held out as the test part), standard scaling; model mlp;")
+    assert "3 repetition(s) × (5 CV folds + one test model) for 20 epochs with sgd;" in text
+    assert text.endswith("ranked by the mean CV accuracy.")
+    config["grid"].pop("batch_size")
+    config["training"].update(momentum=0.9, cv_folds=0)
+    text = describe_settings(config)
+    assert "one validation part" in text and "sgd (momentum 0.9), batch_size 32;" in text

@@ -68,3 +68,10 @@ def test_split_axes_separates_training_from_model_axes():
     training, model = grid.split_axes({"batch_size": 4, "learning_rate": 0.1, "dropout": 0.3})
     assert training == {"batch_size": 4, "learning_rate": 0.1}
     assert model == {"dropout": 0.3}
+
+
+def test_parse_cell_id_inverts_cell_id():
+    from gridflow.grid import parse_cell_id
+
+    values = {"dropout": 0.3, "activation": "relu", "learning_rate": 1e-05}
+    assert parse_cell_id(grid.cell_id(values)) == {"activation": "relu", "dropout": "0.3", "learning_rate": "1e-05"}

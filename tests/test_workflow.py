@@ -1,15 +1,21 @@
 """The real workflow, run with `python -m snakemake` on a tiny grid in temporary folders."""
 
+import base64
 import copy
 import json
+import re
 import shutil
 import struct
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, jobs_run, snakemake, write_config
+from conftest import TINY_CONFIG, comparable_summary, jobs_run, snakemake, write_config
 
-TIMING_COLUMNS = ["mean_fit_time"]
+# Jobs that follow a new summary of the tiny grid: 3 axis pairs x 2 heatmap flavours, 3 axes, curves, cost, tables.
+AFTER_SUMMARY = {"plot_heatmap": 6, "plot_marginal_effect": 3, "plot_learning_curves": 1, "plot_cost": 1,
+                 "tables": 1, "all": 1}  # fmt: skip
+PAIRS = ["batch_size__hidden_units", "batch_size__learning_rate", "hidden_units__learning_rate"]
+AXES = ["batch_size", "hidden_units", "learning_rate"]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def summary(workdir):
 
 def test_first_run_executes_every_job_once(finished):
     _, proc = finished
-    assert jobs_run(proc) == {"split_data": 1, "train_cell": 4, "summarize": 1, "plot_heatmap": 3, "all": 1}
+    assert jobs_run(proc) == {"split_data": 1, "train_cell": 4, "summarize": 1, **AFTER_SUMMARY}
 
 
 def test_summary_has_one_ranked_row_per_cell(finished):
@@ -77,16 +83,36 @@ def png_size(path):
     return struct.unpack(">II", data[16:24])
 
 
-def test_one_readable_heatmap_per_axis_pair(finished):
-    figures = sorted(p.name for p in (finished[0] / "results/figures").iterdir())
-    assert figures == [
-        "heatmap_batch_size__hidden_units.png",
-        "heatmap_batch_size__learning_rate.png",
-        "heatmap_hidden_units__learning_rate.png",
-    ]
-    for name in figures:
-        width, height = png_size(finished[0] / "results/figures" / name)
-        assert 300 <= width <= 2000 and 200 <= height <= 2000
+def figure_names(workdir):
+    return sorted(str(p.relative_to(workdir / "results/figures")) for p in (workdir / "results/figures").rglob("*.*"))
+
+
+def expected_figures(flavours=("marginal", "slice"), curves=True):
+    names = [f"heatmaps/{f}/{pair}" for f in flavours for pair in PAIRS] + [f"effects/{axis}" for axis in AXES]
+    names += ["cost"] + (["learning_curves"] if curves else [])
+    return sorted(f"{name}.{ext}" for name in names for ext in ("png", "svg"))
+
+
+def test_every_figure_as_readable_png_and_svg(finished):
+    workdir = finished[0]
+    assert figure_names(workdir) == expected_figures()
+    for name in figure_names(workdir):
+        path = workdir / "results/figures" / name
+        if name.endswith(".png"):
+            width, height = png_size(path)
+            assert 300 <= width <= 2000 and 200 <= height <= 2000, name
+        else:
+            assert path.read_text().rstrip().endswith("</svg>"), name
+
+
+def test_tables_show_every_cell_and_the_best_one(finished):
+    workdir = finished[0]
+    best = json.loads((workdir / "results/best.json").read_text())
+    page = (workdir / "results/tables/summary.html").read_text()
+    assert page.count('<tr class="ok">') == 4
+    assert f"{best['cv']['accuracy']['mean']:.3f} ± {best['cv']['accuracy']['std']:.3f}" in page
+    page = (workdir / "results/tables/best_cell.html").read_text()
+    assert best["cell"] in page and "epochs: 3" in page and "curves_top: 3" in page
 
 
 def test_every_rule_wrote_its_log(finished):
@@ -108,7 +134,7 @@ def test_adding_a_value_trains_only_the_new_cells(copy_of_finished):
     write_config(copy_of_finished, config)
     before = summary(copy_of_finished).set_index("cell")
     proc = snakemake(copy_of_finished, "--cores", "2")
-    assert jobs_run(proc) == {"train_cell": 2, "summarize": 1, "plot_heatmap": 3, "all": 1}
+    assert jobs_run(proc) == {"train_cell": 2, "summarize": 1, **AFTER_SUMMARY}
     after = summary(copy_of_finished).set_index("cell")
     assert len(after) == 6
     pd.testing.assert_series_equal(after.loc[before.index, "mean_cv_accuracy"], before["mean_cv_accuracy"])
@@ -119,8 +145,43 @@ def test_removing_a_value_retrains_nothing(copy_of_finished):
     config["grid"]["learning_rate"] = [0.05]
     write_config(copy_of_finished, config)
     proc = snakemake(copy_of_finished, "--cores", "2")
-    assert jobs_run(proc) == {"summarize": 1, "plot_heatmap": 3, "all": 1}
+    assert jobs_run(proc) == {"summarize": 1, **AFTER_SUMMARY}
     assert len(summary(copy_of_finished)) == 2
+
+
+def test_figure_settings_redraw_without_retraining(copy_of_finished):
+    config = copy.deepcopy(TINY_CONFIG)
+    config["figures"] = {"heatmaps": ["marginal"], "curves_top": 1}
+    write_config(copy_of_finished, config)
+    before = summary(copy_of_finished)
+    proc = snakemake(copy_of_finished, "--cores", "2")
+    assert jobs_run(proc) == {"plot_learning_curves": 1, "tables": 1, "all": 1}
+    pd.testing.assert_frame_equal(summary(copy_of_finished), before)
+    assert figure_names(copy_of_finished) == expected_figures(flavours=("marginal",))  # old slices removed
+    assert "gridflow: removed results/figures/heatmaps/slice/" in proc.stdout + proc.stderr
+    log = (copy_of_finished / "results/logs/plot_learning_curves/plot_learning_curves.log").read_text()
+    assert log.rstrip().endswith(f"for ['{before['cell'][0]}']")
+
+
+def test_report_is_one_self_contained_file_with_tables_and_every_figure(copy_of_finished):
+    workdir = copy_of_finished
+    snakemake(workdir, "--report", "results/report.html")
+    page = (workdir / "results/report.html").read_text()
+    assert not re.findall(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="(?!data:)', page)  # nothing fetched
+    start = page.index("var results = {") + len("var results = ")  # the report's table of embedded files
+    results, _ = json.JSONDecoder().raw_decode(page, start)
+    embedded = {path: base64.b64decode(entry["data_uri"].split("base64,", 1)[1]) for path, entry in results.items()}
+    pngs = sorted(p.removeprefix("results/figures/") for p in embedded if p.endswith(".png"))
+    assert pngs == [name for name in expected_figures() if name.endswith(".png")]
+    for path, data in embedded.items():
+        assert data == (workdir / path).read_bytes(), path
+    assert embedded["results/tables/summary.html"].decode().count('<tr class="ok">') == 4
+    assert set(embedded) - {f"results/figures/{p}" for p in pngs} == {
+        "results/summary.csv", "results/tables/summary.html", "results/tables/best_cell.html"}  # fmt: skip
+    captions = {path: entry["caption"] for path, entry in results.items()}
+    assert "every other axis held at the best cell" in captions[f"results/figures/heatmaps/slice/{PAIRS[0]}.png"]
+    assert "the mean over them" in captions[f"results/figures/heatmaps/marginal/{PAIRS[0]}.png"]
+    assert all("for 3 epochs" in captions[f"results/figures/{name}"] for name in pngs)
 
 
 def test_changing_epochs_retrains_every_cell(copy_of_finished):
@@ -140,7 +201,6 @@ def test_changing_the_split_redoes_split_and_cells(copy_of_finished):
     proc = snakemake(copy_of_finished, "--cores", "2", "--dry-run")
     planned = proc.stdout + proc.stderr
     assert "split_data" in planned and "train_cell" in planned
-    import re
 
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", planned, flags=re.M))
     assert counts["split_data"] == "1" and counts["train_cell"] == "4"
@@ -149,9 +209,7 @@ def test_changing_the_split_redoes_split_and_cells(copy_of_finished):
 def test_results_do_not_depend_on_cores_or_job_order(finished, tmp_path):
     write_config(tmp_path, TINY_CONFIG)
     snakemake(tmp_path, "--cores", "1")
-    a = summary(finished[0]).drop(columns=TIMING_COLUMNS)
-    b = summary(tmp_path).drop(columns=TIMING_COLUMNS)
-    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(comparable_summary(finished[0]), comparable_summary(tmp_path))
 
 
 def test_bad_config_stops_before_any_job_with_one_line(copy_of_finished):

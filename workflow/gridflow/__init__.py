@@ -4,4 +4,4 @@ Only ``fused``, ``model``, ``train`` and ``backend`` import TensorFlow; every
 other module is light enough to import while Snakemake parses the workflow.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -105,6 +105,7 @@ def _allowed(rule: str, limit, error: jsonschema.ValidationError) -> str:
         "minProperties": "at least {} entry",
         "minLength": "a string of at least {} character(s)",
         "pattern": "a string matching {}",
+        "uniqueItems": "a list without repeated values",
     }
     return words[rule].format(limit) if rule in words else error.message
 
@@ -200,6 +201,22 @@ def cell_settings(config: Mapping) -> dict:
         "training": dict(config["training"]),
         "model": dict(config["model"]),
     }
+
+
+def describe_settings(config: Mapping) -> str:
+    """One sentence on how every cell trained, for figure captions."""
+    training, split = config["training"], config["split"]
+    folds = f"{training['cv_folds']} CV folds" if training["cv_folds"] else "one validation part"
+    fixed = [f"{axis} {training[axis]}" for axis in gridlib.TRAINING_AXES if axis not in config["grid"]]
+    optimizer = training["optimizer"] + (f" (momentum {training['momentum']})" if training["momentum"] else "")
+    return (
+        f"Data set {config['dataset']['source']} ({split['test_size']:.0%} held out as the test part), "
+        f"{config['preprocessing']['scaler']} scaling; model {config['model']['builder']}; "
+        f"every cell trained {training['repetitions']} repetition(s) × ({folds} + one test model) "
+        f"for {training['epochs']} epochs with {optimizer}"
+        + (f", {', '.join(fixed)}" if fixed else "")
+        + f"; cells are ranked by the mean CV {training['metric']}."
+    )
 
 
 def settings_digest(settings: Mapping) -> str:

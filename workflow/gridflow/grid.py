@@ -63,6 +63,11 @@ def cell_id(values: Mapping[str, object]) -> str:
     return PART_SEPARATOR.join(f"{axis}{VALUE_SEPARATOR}{format_value(values[axis])}" for axis in sorted(values))
 
 
+def parse_cell_id(cell: str) -> dict[str, str]:
+    """Axis -> formatted value of a cell id: the inverse of ``cell_id`` up to formatting."""
+    return dict(part.split(VALUE_SEPARATOR, 1) for part in cell.split(PART_SEPARATOR))
+
+
 def cell_id_pattern() -> str:
     """Regular expression that matches every id ``cell_id`` can produce."""
     part = r"[A-Za-z_][A-Za-z0-9_]*~[A-Za-z0-9_.+-]+"

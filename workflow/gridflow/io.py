@@ -6,7 +6,7 @@ import json
 import math
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,3 +44,16 @@ def _nan_to_none(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_nan_to_none(v) for v in value]
     return value
+
+
+def remove_unlisted(folder: str | Path, keep: Iterable[str | Path], suffixes: tuple[str, ...]) -> list[Path]:
+    """Delete files with these suffixes under ``folder`` that are not in ``keep``; returns them.
+
+    Used on generated folders only (results/figures), so that a figure the
+    current config no longer makes cannot be mistaken for a current one.
+    """
+    keep = {Path(p).resolve() for p in keep}
+    stale = [p for p in Path(folder).rglob("*") if p.suffix in suffixes and p.resolve() not in keep]
+    for path in stale:
+        path.unlink()
+    return stale

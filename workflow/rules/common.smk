@@ -5,11 +5,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
+from gridflow import __version__ as gridflow_version
 from gridflow import config as configlib
 from gridflow import grid as gridlib
 from gridflow.data import BUILTIN_DATASETS, write_split
-from gridflow.plots import plot_heatmap
+from gridflow.figures.cost import plot_cost
+from gridflow.figures.curves import plot_learning_curves
+from gridflow.figures.effects import plot_marginal_effect
+from gridflow.figures.heatmaps import FLAVOURS, plot_heatmap
 from gridflow.summary import write_summary
+from gridflow.io import remove_unlisted
+from gridflow.tables import write_tables
 from gridflow.train import train_cell  # imports TensorFlow only when a cell trains
 
 # Where a user's builder module is looked for besides the Python path.
@@ -26,6 +32,8 @@ except configlib.ConfigError as error:
 CELLS = gridlib.cells_by_id(config["grid"])
 AXES = sorted(config["grid"])
 CELL_SETTINGS = configlib.cell_settings(config)
+# One line on how every cell trained, for the report's captions.
+ABOUT_CELLS = configlib.describe_settings(config)
 
 
 # Light rules run where Snakemake runs, also when cells go to a cluster.
@@ -33,13 +41,19 @@ localrules:
     all,
     split_data,
     summarize,
+    tables,
     plot_heatmap,
+    plot_marginal_effect,
+    plot_learning_curves,
+    plot_cost,
 
 
 wildcard_constraints:
     cell=gridlib.cell_id_pattern(),
     a="|".join(AXES),
     b="|".join(AXES),
+    axis="|".join(AXES),
+    flavour="|".join(FLAVOURS),
 
 
 def cell_ids():
@@ -76,9 +90,16 @@ def cell_mem_mb(wildcards, attempt):
     return 3000 * attempt
 
 
-def heatmap_files():
-    """One heatmap per pair of axes."""
-    return [f"results/figures/heatmap_{a}__{b}.png" for a, b in gridlib.axis_pairs(config["grid"])]
+def figure_files():
+    """Every figure of the run, each as PNG (in the report) and SVG."""
+    figures = [
+        f"heatmaps/{flavour}/{a}__{b}" for flavour in config["figures"]["heatmaps"]
+        for a, b in gridlib.axis_pairs(config["grid"])
+    ]  # fmt: skip
+    figures += [f"effects/{axis}" for axis in AXES]
+    figures += ["learning_curves"] if config["figures"]["curves_top"] else []
+    figures += ["cost"]
+    return [f"results/figures/{name}.{ext}" for name in figures for ext in ("png", "svg")]
 
 
 def dataset_file():

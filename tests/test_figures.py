@@ -1,0 +1,166 @@
+"""Figures and report tables from a synthetic summary with known values and broken cells."""
+
+import json
+import re
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gridflow.figures import style
+from gridflow.figures.cost import plot_cost, timing_kind
+from gridflow.figures.curves import mean_curve, plot_learning_curves, top_cells
+from gridflow.figures.effects import axis_effect, plot_marginal_effect
+from gridflow.figures.heatmaps import heatmap_marginal, heatmap_slice, plot_heatmap
+from gridflow.grid import cell_id, expand_grid
+from gridflow.summary import write_summary
+from gridflow.tables import best_cell_html, summary_html
+
+GRID = {"act": ["relu", "tanh"], "lr": [0.1, 1], "units": [4, 8]}
+DIVERGED = "act~tanh/lr~1/units~8"
+FAILED = "act~tanh/lr~1/units~4"
+
+
+def cv_accuracy(values) -> float:
+    """Known scores: units matter most, then lr, then act."""
+    return 0.80 + 0.10 * (values["units"] == 8) + 0.04 * (values["lr"] == 1) + 0.01 * (values["act"] == "relu")
+
+
+def model(role, accuracy, epochs=3, status="ok"):
+    metrics = {"accuracy": accuracy, "loss": 1 - accuracy, "roc_auc": accuracy, "f1": accuracy,
+               "precision": accuracy, "recall": accuracy}  # fmt: skip
+    curve = [accuracy - 0.1 * (epochs - e) for e in range(epochs)]
+    history = {"loss": [1 - a for a in curve], "accuracy": curve, "val_loss": [1.1 - a for a in curve],
+               "val_accuracy": [a - 0.01 for a in curve]}  # fmt: skip
+    return {"role": role, "status": status, "metrics": metrics if status == "ok" else None, "history": history}
+
+
+def record(values) -> dict:
+    cell = cell_id(values)
+    accuracy = cv_accuracy(values)
+    models = [model("cv", accuracy - 0.01), model("cv", accuracy + 0.01), model("test", accuracy)]
+    status, error = "ok", None
+    if cell == DIVERGED:
+        models.append(model("cv", 0.5, epochs=1, status="diverged"))
+        status = "diverged"
+    if cell == FAILED:
+        models, status, error = [], "failed", "ValueError: no"
+    compiled = values["lr"] == 0.1  # the first cell of each loop compiles it
+    return {"cell": cell, "params": values, "status": status, "error": error, "n_params": 10 * values["units"],
+            "trainer": "fused", "timing": {"fit_seconds": 2.0 if compiled else 0.2, "loop_compiled": compiled},
+            "models": models}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A summary.csv, best.json and cell metrics files as the workflow writes them."""
+    folder = tmp_path_factory.mktemp("figures")
+    paths = []
+    for values in expand_grid(GRID):
+        path = folder / "cells" / cell_id(values) / "metrics.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(record(values)))
+        paths.append(str(path))
+    write_summary(paths, sorted(GRID), "accuracy", folder / "summary.csv", folder / "best.json", folder / "s.log")
+    return folder, paths
+
+
+def table_of(run):
+    return pd.read_csv(run[0] / "summary.csv")
+
+
+def svg_text(path) -> str:
+    """The text an SVG shows (fonts are kept as text, not paths)."""
+    return " ".join(re.findall(r">([^<>]+)</text>", path.read_text()))
+
+
+def draw(run, function, *args, name="figure"):
+    outputs = [str(run[0] / f"{name}.png"), str(run[0] / f"{name}.svg")]
+    function(*args, outputs, str(run[0] / f"{name}.log"))
+    png = (run[0] / f"{name}.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert 300 <= width <= 2500 and 200 <= height <= 3000
+    return svg_text(run[0] / f"{name}.svg")
+
+
+def test_slice_holds_the_other_axes_and_hides_broken_cells(run):
+    values, statuses = heatmap_slice(table_of(run), GRID, "lr", "units", {"act": "tanh"}, "accuracy")
+    assert statuses.tolist() == [["ok", "ok"], ["failed", "diverged"]]
+    assert values[0].tolist() == pytest.approx([0.80, 0.90])
+
+
+def test_marginal_is_best_and_mean_over_the_other_axes_of_ok_cells(run):
+    best, mean, n_not_ok, n_cells = heatmap_marginal(table_of(run), GRID, "lr", "units", "accuracy")
+    assert n_cells.tolist() == [[2, 2], [2, 2]]
+    assert n_not_ok.tolist() == [[0, 0], [1, 1]]
+    np.testing.assert_allclose(best, [[0.81, 0.91], [0.85, 0.95]])
+    np.testing.assert_allclose(mean, [[0.805, 0.905], [0.85, 0.95]])  # lr=1: relu only
+
+
+def test_one_colour_scale_spans_every_ok_cell(run):
+    assert style.colour_limits(table_of(run), "accuracy") == pytest.approx((0.80, 0.95))
+
+
+def test_heatmaps_show_values_and_name_broken_cells(run):
+    text = draw(run, plot_heatmap, run[0] / "summary.csv", run[0] / "best.json", GRID, "act", "units", "accuracy",
+                "slice", name="slice")  # fmt: skip
+    assert "others at the best cell: lr=1" in text  # the best cell is relu/lr 1/units 8
+    assert "0.950" in text and "0.850" in text and "diverged" in text
+    text = draw(run, plot_heatmap, run[0] / "summary.csv", run[0] / "best.json", GRID, "lr", "units", "accuracy",
+                "marginal", name="marginal")  # fmt: skip
+    assert "best over act" in text and "mean over act" in text
+    assert text.count("1/2 not ok") == 4  # lr=1 squares, both panels
+    assert "0.805" in text and "0.905" in text
+
+
+def test_marginal_effect_per_value_of_an_axis(run):
+    effects = axis_effect(table_of(run), GRID, "units", "accuracy")
+    assert [e.value for e in effects] == ["4", "8"]
+    assert sorted(effects[1].cell_means) == pytest.approx([0.90, 0.91, 0.95])
+    assert effects[1].best_mean == pytest.approx(0.95) and effects[1].best_std == pytest.approx(0.01)
+    assert [e.n_not_ok for e in effects] == [1, 1]
+    text = draw(run, plot_marginal_effect, run[0] / "summary.csv", GRID, "units", "accuracy", name="effect")
+    assert "spread over act, lr" in text and "1 not ok" in text
+
+
+def test_learning_curves_average_cv_models_only_and_keep_stopped_ones_short():
+    models = [model("cv", 0.9), model("cv", 0.7), model("test", 0.1), model("cv", 0.5, epochs=1, status="diverged")]
+    mean, std = mean_curve(models, "accuracy")
+    assert mean.tolist() == pytest.approx([(0.6 + 0.4 + 0.4) / 3, 0.6, 0.7])  # curves end at 0.8, 0.6 and 0.4
+    assert std[1] == pytest.approx(0.1)
+
+
+def test_learning_curves_of_the_top_ok_cells(run):
+    table = table_of(run)
+    assert top_cells(table, 2) == ["act~relu/lr~1/units~8", "act~relu/lr~0.1/units~8"]
+    cells = [cell_id(v) for v in expand_grid(GRID)]
+    text = draw(run, plot_learning_curves, run[0] / "summary.csv", cells, run[1], 2, "accuracy", name="curves")
+    assert "#1  act=relu, lr=1, units=8" in text and "#2  act=relu, lr=0.1, units=8" in text
+    assert "mean CV accuracy 0.950 ± 0.010" in text and "held-out fold" in text
+
+
+def test_cost_marks_how_each_time_was_measured(run):
+    table = table_of(run)
+    kinds = table.set_index("cell").apply(timing_kind, axis=1)
+    assert kinds["act~relu/lr~0.1/units~4"] == "compiled" and kinds["act~relu/lr~1/units~4"] == "reused"
+    text = draw(run, plot_cost, run[0] / "summary.csv", "accuracy", name="cost")
+    assert "cost of 6 cell(s); 2 diverged, failed or missing not shown" in text
+    assert "fused loop incl. its compile" in text and "fused loop, compiled earlier" in text
+
+
+def test_summary_page_lists_every_cell_with_broken_ones_marked(run):
+    page = summary_html(table_of(run), "accuracy")
+    assert page.count('<tr class="ok">') == 6 and page.count('<tr class="not-ok">') == 2
+    assert "0.950 ± 0.010" in page and "ValueError: no" in page
+    assert page.index("cv accuracy") < page.index("cv roc_auc")  # the selection metric first
+
+
+def test_best_cell_page_has_values_scores_and_settings(run):
+    best = json.loads((run[0] / "best.json").read_text())
+    page = best_cell_html(best, {"training": {"epochs": 3}, "grid": GRID})
+    assert "act~relu/lr~1/units~8" in page and "0.950 ± 0.010" in page
+    assert "epochs: 3" in page and "units: [4, 8]" in page
+    empty = best_cell_html({**best, "cell": None}, {"grid": GRID})
+    assert "No cell trained without diverging or failing" in empty

@@ -1,0 +1,1 @@
+"""The figures of a run: heatmaps, marginal effects, learning curves and cost, one module each."""

@@ -1,0 +1,86 @@
+"""Learning curves of the top-ranked cells: loss and accuracy per epoch.
+
+Only the cross-validation models are drawn (training part and held-out fold);
+the model trained for the test score stays out of every selection picture.
+Lines are the mean over repetitions x folds, bands one standard deviation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gridflow import grid as gridlib
+from gridflow.figures import style
+from gridflow.logs import job_log
+
+PANELS = (("loss", "cross-entropy loss"), ("accuracy", "accuracy"))
+LINES = (("", "training", "#31688e"), ("val_", "held-out fold", "#e8781e"))
+
+
+def top_cells(table: pd.DataFrame, n: int) -> list[str]:
+    """The first ``n`` ok cells of the ranked summary."""
+    return list(table.loc[table["status"] == "ok", "cell"].head(n))
+
+
+def mean_curve(models: Sequence[Mapping], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per epoch of history[key] over the CV models.
+
+    Models that stopped early (diverged) count only for the epochs they ran.
+    """
+    curves = [m["history"].get(key, []) for m in models if m["role"] == "cv"]
+    length = max((len(c) for c in curves), default=0)
+    stacked = np.full((len(curves), length), np.nan)
+    for row, curve in zip(stacked, curves):
+        row[: len(curve)] = curve
+    if not length:
+        return np.zeros(0), np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        return np.nanmean(stacked, axis=0), np.nanstd(stacked, axis=0)
+
+
+def plot_learning_curves(
+    summary_csv: str, cells: Sequence[str], metric_paths: Sequence[str], top: int, metric: str,
+    outputs: Sequence[str], log_path: str,
+) -> None:  # fmt: skip
+    """Draw the learning curves of the ``top`` best cells (PNG and SVG): the body of rule plot_learning_curves."""
+    with job_log(log_path) as log, style.styled():
+        table = pd.read_csv(summary_csv)
+        path_of = dict(zip(cells, metric_paths))
+        chosen = top_cells(table, top)
+        rows = table.set_index("cell").loc[chosen] if chosen else table.iloc[:0]
+        fig = style.new_figure(8.5, 2.5 * max(1, len(chosen)) + 0.6)
+        if not chosen:
+            fig.text(0.5, 0.5, "no cell trained without diverging or failing", ha="center", color=style.BAD_COLOUR)
+        else:
+            handles = None
+            for subfig, (cell, row) in zip(np.atleast_1d(fig.subfigures(len(chosen), 1)), rows.iterrows()):
+                record = json.loads(Path(path_of[cell]).read_text())
+                ax_row = subfig.subplots(1, 2)
+                _draw_row(ax_row, record["models"])
+                values = ", ".join(f"{k}={v}" for k, v in gridlib.parse_cell_id(cell).items())
+                score = f"{row[f'mean_cv_{metric}']:.3f} ± {row[f'std_cv_{metric}']:.3f}"
+                subfig.suptitle(f"#{int(row['rank'])}  {values}   ({style.metric_label(metric)} {score})", fontsize=9)
+                handles = handles or ax_row[0].get_legend_handles_labels()
+            for ax in ax_row:
+                ax.set_xlabel("epoch")
+            fig.legend(*handles, loc="outside lower center", ncols=2)
+        fig.suptitle(f"learning curves of the {len(chosen)} best cell(s): mean ± std over repetitions × folds")
+        style.save_figure(fig, outputs)
+        log.info("wrote %s for %s", ", ".join(outputs), chosen)
+
+
+def _draw_row(ax_row, models: Sequence[Mapping]) -> None:
+    for ax, (key, label) in zip(ax_row, PANELS):
+        for prefix, name, colour in LINES:
+            mean, std = mean_curve(models, prefix + key)
+            epochs = np.arange(1, len(mean) + 1)
+            ax.plot(epochs, mean, color=colour, label=name, lw=1.6)
+            ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2, lw=0)
+        ax.set_ylabel(label)
+        ax.grid(True)
+        ax.xaxis.get_major_locator().set_params(integer=True)

@@ -1,0 +1,101 @@
+"""What every figure shares: look, metric labels, the colour scale and saving.
+
+Figures are built with matplotlib's object API on an Agg canvas (no global
+pyplot state), so several can be drawn at once in threads of one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gridflow import grid as gridlib
+from gridflow.io import atomic_path
+from gridflow.scoring import LOWER_IS_BETTER
+
+# One look for every figure: readable fonts at report size, light grids, no top/right frame.
+RC = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "grid.alpha": 0.3,
+    "svg.fonttype": "none",  # SVG text stays text: searchable, editable
+    "savefig.dpi": 120,
+}
+BAD_COLOUR = "#b00020"  # diverged, failed and missing cells
+MISSING_FACE = "#d9d9d9"
+METRIC_LABELS = {
+    "accuracy": "accuracy",
+    "loss": "cross-entropy loss",
+    "roc_auc": "ROC AUC",
+    "f1": "macro F1",
+    "precision": "macro precision",
+    "recall": "macro recall",
+}
+
+
+def metric_label(metric: str, prefix: str = "mean CV") -> str:
+    return f"{prefix} {METRIC_LABELS.get(metric, metric)}".strip()
+
+
+def colour_map(metric: str) -> str:
+    """Bright means better, whichever way the metric points."""
+    return "viridis_r" if metric in LOWER_IS_BETTER else "viridis"
+
+
+def colour_limits(table: pd.DataFrame, metric: str) -> tuple[float, float]:
+    """(vmin, vmax) of the CV mean over every ok cell: one scale for a whole figure set."""
+    values = table.loc[table["status"] == "ok", f"mean_cv_{metric}"].astype(float)
+    values = values[np.isfinite(values)]
+    if values.empty:
+        return 0.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    return (low, high) if high > low else (low - 0.5e-3, high + 0.5e-3)
+
+
+def wrap(text: str, width_inches: float) -> str:
+    """Break a title into lines that fit ``width_inches`` at the title font size."""
+    import textwrap
+
+    return textwrap.fill(text, max(20, int(width_inches * 10)), break_on_hyphens=False)
+
+
+def value_labels(values: Sequence) -> list[str]:
+    return [gridlib.format_value(v) for v in values]
+
+
+@contextmanager
+def styled():
+    """Apply the shared look to the figures created inside."""
+    import matplotlib
+
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def new_figure(width: float, height: float):
+    """A constrained-layout figure on its own Agg canvas (thread-safe, no pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig, paths: Sequence[str]) -> None:
+    """Write the figure to each path, format from its suffix (png, svg), atomically."""
+    for path in paths:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix.lstrip("."))
