@@ -13,9 +13,13 @@ from gridflow.logs import job_log
 # How a cell's fit seconds were measured, as a marker: the fused loop run alone,
 # the fused loop including its XLA compile, or model.fit per model.
 TIMING_KINDS = (
-    ("reused", "fused loop, compiled earlier", dict(marker="o", facecolor="#31688e", edgecolor="#31688e")),
-    ("compiled", "fused loop incl. its compile", dict(marker="o", facecolor="none", edgecolor="#31688e")),
-    ("fit", "model.fit", dict(marker="s", facecolor="#e8781e", edgecolor="#e8781e")),
+    (
+        "reused",
+        "fused loop, compiled earlier",
+        dict(marker="o", facecolor=style.CELL_COLOUR, edgecolor=style.CELL_COLOUR),
+    ),
+    ("compiled", "fused loop incl. its compile", dict(marker="o", facecolor="none", edgecolor=style.CELL_COLOUR)),
+    ("fit", "model.fit", dict(marker="s", facecolor=style.CONTRAST_COLOUR, edgecolor=style.CONTRAST_COLOUR)),
     ("unknown", "not recorded (older gridflow)", dict(marker="^", facecolor="#999999", edgecolor="#999999")),
 )
 
@@ -40,11 +44,11 @@ def plot_cost(summary_csv: str, metric: str, outputs: Sequence[str], log_path: s
             part = ok[kinds == kind]
             if len(part):
                 ax_time.scatter(part["fit_seconds"], part[f"mean_cv_{metric}"], s=22, label=label, **look)
-        ax_size.scatter(ok["n_params"], ok[f"mean_cv_{metric}"], s=22, color="#31688e", alpha=0.6, lw=0)
+        ax_size.scatter(ok["n_params"], ok[f"mean_cv_{metric}"], s=22, color=style.CELL_COLOUR, alpha=0.6, lw=0)
         if len(ok):
             top = ok.iloc[0]
             for ax, x in ((ax_time, top["fit_seconds"]), (ax_size, top["n_params"])):
-                ax.scatter([x], [top[f"mean_cv_{metric}"]], marker="*", s=180, color="#fde725",
+                ax.scatter([x], [top[f"mean_cv_{metric}"]], marker="*", s=180, color=style.STAR_COLOUR,
                            edgecolor="black", zorder=3, label="best cell" if ax is ax_time else None)  # fmt: skip
         _count_scale(ax_time, ok["fit_seconds"])
         _count_scale(ax_size, ok["n_params"])

@@ -19,7 +19,7 @@ from gridflow.figures import style
 from gridflow.logs import job_log
 
 PANELS = (("loss", "cross-entropy loss"), ("accuracy", "accuracy"))
-LINES = (("", "training", "#31688e"), ("val_", "held-out fold", "#e8781e"))
+LINES = (("", "training", style.CELL_COLOUR), ("val_", "held-out fold", style.CONTRAST_COLOUR))
 
 
 def top_cells(table: pd.DataFrame, n: int) -> list[str]:

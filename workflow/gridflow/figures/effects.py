@@ -58,7 +58,7 @@ def plot_marginal_effect(
         effects = axis_effect(table, grid, axis, metric)
         fig = style.new_figure(max(5.0, 1.1 * len(effects) + 2.2), 4.2)
         ax = fig.add_subplot()
-        _draw(ax, effects, metric)
+        _draw(ax, effects)
         fig.legend(loc="outside lower center")
         ax.set_xlabel(axis)
         ax.set_ylabel(style.metric_label(metric))
@@ -69,7 +69,7 @@ def plot_marginal_effect(
         log.info("wrote %s", ", ".join(outputs))
 
 
-def _draw(ax, effects: Sequence[ValueEffect], metric: str) -> None:
+def _draw(ax, effects: Sequence[ValueEffect]) -> None:
     positions = np.arange(len(effects))
     filled = [(p, e.cell_means) for p, e in zip(positions, effects) if e.cell_means.size]
     if filled:
@@ -78,27 +78,29 @@ def _draw(ax, effects: Sequence[ValueEffect], metric: str) -> None:
             positions=[p for p, _ in filled],
             widths=0.45,
             showfliers=False,
-            medianprops={"color": "#31688e", "linewidth": 1.5},
-            boxprops={"color": "#555555"},
-            whiskerprops={"color": "#555555"},
-            capprops={"color": "#555555"},
+            medianprops={"color": style.CELL_COLOUR, "linewidth": 1.5},
+            boxprops={"color": style.FRAME_COLOUR},
+            whiskerprops={"color": style.FRAME_COLOUR},
+            capprops={"color": style.FRAME_COLOUR},
         )
     jitter = np.random.default_rng(0)  # fixed: the same figure on every run
     for p, means in filled:
-        ax.scatter(p + jitter.uniform(-0.14, 0.14, means.size), means, s=12, color="#31688e", alpha=0.45, lw=0)
+        ax.scatter(p + jitter.uniform(-0.14, 0.14, means.size), means, s=12, color=style.CELL_COLOUR, alpha=0.45, lw=0)
     best = [(p, e) for p, e in zip(positions, effects) if np.isfinite(e.best_mean)]
     ax.errorbar(
         [p + 0.32 for p, _ in best],
         [e.best_mean for _, e in best],
         yerr=[e.best_std for _, e in best],
         fmt="D",
-        color="#35b779",
+        color=style.BEST_COLOUR,
         markeredgecolor="black",
         markersize=6,
         capsize=3,
         label="best cell ± std over repetitions × folds",
     )
-    ax.scatter([], [], s=12, color="#31688e", alpha=0.6, label="one cell (CV mean); box: spread over the other axes")
+    ax.scatter(
+        [], [], s=12, color=style.CELL_COLOUR, alpha=0.6, label="one cell (CV mean); box: spread over the other axes"
+    )
     bottom = ax.get_ylim()[0]
     for p, e in zip(positions, effects):
         if e.n_not_ok:

@@ -33,6 +33,12 @@ RC = {
     "svg.fonttype": "none",  # SVG text stays text: searchable, editable
     "savefig.dpi": 120,
 }
+# Colours from viridis (the heatmaps' map) plus one contrasting orange.
+CELL_COLOUR = "#31688e"  # cells, training curves
+CONTRAST_COLOUR = "#e8781e"  # held-out curves, model.fit cells
+BEST_COLOUR = "#35b779"  # the best cell per value
+STAR_COLOUR = "#fde725"  # the best cell of the run
+FRAME_COLOUR = "#555555"
 BAD_COLOUR = "#b00020"  # diverged, failed and missing cells
 MISSING_FACE = "#d9d9d9"
 METRIC_LABELS = {
