@@ -23,3 +23,13 @@ BIN = Path(sys.executable).parent
 def test_style_gate(command):
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def test_conda_environment_pins_what_requirements_pin():
+    """environment.yml (for conda users) and requirements.txt (for make run) install the same versions."""
+    import yaml
+
+    pins = {line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    assert set(pip_section) == pins
