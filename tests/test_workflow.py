@@ -122,6 +122,13 @@ def test_every_rule_wrote_its_log(finished):
     assert "best:" in (logs / "summarize/summarize.log").read_text()
 
 
+def test_tensorflow_messages_go_to_cell_logs_not_the_console(finished):
+    workdir, proc = finished
+    assert not re.findall(r"^[IWEF]\d{4} .*$", proc.stderr, flags=re.M)  # absl's format: I1128 ..., E0000 ...
+    logs = [p.read_text() for p in (workdir / "results/logs/train_cell").rglob("*.log")]
+    assert all(re.search(r"cell \S+: ok in [\d.]+ s", text) for text in logs)  # the log itself stays whole
+
+
 def test_second_run_has_nothing_to_do(copy_of_finished):
     proc = snakemake(copy_of_finished, "--cores", "2")
     assert sum(jobs_run(proc).values()) == 0

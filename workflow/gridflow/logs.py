@@ -16,7 +16,9 @@ def job_log(log_path: str | Path) -> Iterator[logging.Logger]:
     """
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     logger = logging.Logger(f"gridflow.job.{log_path}", logging.INFO)  # unregistered: freed afterwards
-    handler = logging.FileHandler(log_path, mode="w")
+    Path(log_path).write_text("")
+    # Append mode: a worker's stderr (TensorFlow's C++ messages) may be appended to the same file.
+    handler = logging.FileHandler(log_path, mode="a")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     try:

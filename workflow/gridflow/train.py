@@ -107,7 +107,7 @@ def train_cell(
         # Cells that differ only in learning rate share a compiled loop: send them to the same worker.
         shared = {k: v for k, v in values.items() if k != "learning_rate"}
         affinity = f"{settings['model']['builder']}:{grid.cell_id(shared) if shared else ''}"
-        run_in_worker(affinity, train_cell_here, *args, workers=workers)
+        run_in_worker(affinity, train_cell_here, *args, workers=workers, stderr_path=log_path)
     else:
         train_cell_here(*args)
 

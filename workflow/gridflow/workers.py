@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import sys
 import threading
 import zlib
 from collections.abc import Callable
@@ -28,7 +30,7 @@ class WorkerDied(RuntimeError):
 
 
 def _serve(conn) -> None:
-    """A worker's loop: run each (function, args) it is sent, answer (ok, result or error)."""
+    """A worker's loop: run each (function, args, stderr path) it is sent, answer (ok, result or error)."""
     _die_with_parent()
     while True:
         try:
@@ -37,11 +39,37 @@ def _serve(conn) -> None:
             return
         if message is None:
             return
-        function, args = message
+        function, args, stderr_path = message
         try:
-            conn.send((True, function(*args)))
+            with _stderr_into(stderr_path):
+                result = function(*args)
+            conn.send((True, result))
         except Exception as error:
             conn.send((False, error))
+
+
+@contextlib.contextmanager
+def _stderr_into(path: str | None):
+    """Append this process's stderr (file descriptor 2) to ``path`` for the block.
+
+    TensorFlow's C++ start-up and XLA messages are written straight to fd 2;
+    in a worker they belong in the log of the cell being trained, not on the
+    console of the whole run.
+    """
+    if path is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    target = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.dup2(target, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
 
 
 def _die_with_parent() -> None:
@@ -66,9 +94,9 @@ class _Worker:
         self.conn = parent
         self.cells = 0
 
-    def call(self, function: Callable, args: tuple):
+    def call(self, function: Callable, args: tuple, stderr_path: str | None):
         try:
-            self.conn.send((function, args))
+            self.conn.send((function, args, stderr_path))
             ok, result = self.conn.recv()
         except (EOFError, OSError, BrokenPipeError) as error:
             raise WorkerDied(f"worker process {self.process.pid} ended ({self.process.exitcode})") from error
@@ -92,8 +120,11 @@ class WorkerPool:
         self.busy = [False] * size
         self.free = threading.Condition()
 
-    def run(self, affinity: str, function: Callable, *args):
-        """Run ``function(*args)`` in a worker, preferring the one ``affinity`` maps to."""
+    def run(self, affinity: str, function: Callable, *args, stderr_path: str | None = None):
+        """Run ``function(*args)`` in a worker, preferring the one ``affinity`` maps to.
+
+        The worker's stderr goes to ``stderr_path`` while it runs (if given).
+        """
         with self.free:
             self.free.wait_for(lambda: not all(self.busy))
             preferred = zlib.crc32(affinity.encode()) % len(self.workers)
@@ -106,7 +137,7 @@ class WorkerPool:
                     worker.stop()
                 worker = self.workers[slot] = _Worker()
             try:
-                return worker.call(function, args)
+                return worker.call(function, args, stderr_path)
             except WorkerDied:
                 self.workers[slot] = None  # the next cell in this slot starts a new process
                 raise
@@ -120,8 +151,10 @@ _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
 
 
-def run_in_worker(affinity: str, function: Callable, *args, workers: int):
+def run_in_worker(affinity: str, function: Callable, *args, workers: int, stderr_path: str | None = None):
     """Call ``function(*args)`` in this process's worker pool of ``workers`` processes.
+
+    The worker's stderr is appended to ``stderr_path`` (if given) during the call.
 
     If the worker dies, this raises WorkerDied and the slot starts a fresh
     process next time, so Snakemake's retry of the job can succeed.
@@ -130,4 +163,4 @@ def run_in_worker(affinity: str, function: Callable, *args, workers: int):
     with _pool_lock:
         if _pool is None or len(_pool.workers) != workers:
             _pool = WorkerPool(workers)
-    return _pool.run(affinity, function, *args)
+    return _pool.run(affinity, function, *args, stderr_path=stderr_path)
