@@ -194,3 +194,11 @@ def test_settings_sentence_for_captions_names_what_every_cell_shared():
     config["training"].update(momentum=0.9, cv_folds=0)
     text = describe_settings(config)
     assert "one validation part" in text and "sgd (momentum 0.9), batch_size 32;" in text
+
+
+def test_schema_heatmap_flavours_are_the_ones_drawn():
+    from gridflow.figures.heatmaps import FLAVOURS
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert tuple(schema["properties"]["figures"]["properties"]["heatmaps"]["items"]["enum"]) == FLAVOURS
+    assert tuple(check(DEFAULT)["figures"]["heatmaps"]) == FLAVOURS  # both by default

@@ -99,6 +99,12 @@ def test_marginal_is_best_and_mean_over_the_other_axes_of_ok_cells(run):
     np.testing.assert_allclose(mean, [[0.805, 0.905], [0.85, 0.95]])  # lr=1: relu only
 
 
+def test_marginal_best_of_a_lower_is_better_metric_is_the_minimum(run):
+    best, mean, _, _ = heatmap_marginal(table_of(run), GRID, "lr", "units", "loss")
+    np.testing.assert_allclose(best, 1 - np.array([[0.81, 0.91], [0.85, 0.95]]))
+    np.testing.assert_allclose(mean, 1 - np.array([[0.805, 0.905], [0.85, 0.95]]))
+
+
 def test_one_colour_scale_spans_every_ok_cell(run):
     assert style.colour_limits(table_of(run), "accuracy") == pytest.approx((0.80, 0.95))
 
