@@ -13,8 +13,8 @@ from gridflow.figures.cost import plot_cost
 from gridflow.figures.curves import plot_learning_curves
 from gridflow.figures.effects import plot_marginal_effect
 from gridflow.figures.heatmaps import FLAVOURS, plot_heatmap
-from gridflow.summary import write_summary
 from gridflow.io import remove_unlisted
+from gridflow.summary import write_summary
 from gridflow.tables import write_tables
 from gridflow.train import train_cell  # imports TensorFlow only when a cell trains
 

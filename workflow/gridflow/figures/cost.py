@@ -35,8 +35,7 @@ def plot_cost(summary_csv: str, metric: str, outputs: Sequence[str], log_path: s
     """Draw score vs fit seconds and vs parameter count per cell (PNG and SVG): the body of rule plot_cost."""
     with job_log(log_path) as log, style.styled():
         table = pd.read_csv(summary_csv)
-        score = table[f"mean_cv_{metric}"].astype(float)
-        ok = table[(table["status"] == "ok") & np.isfinite(score)]
+        ok = table[style.ok_cells(table, metric)]
         kinds = ok.apply(timing_kind, axis=1) if len(ok) else pd.Series(dtype=str)
         fig = style.new_figure(9.0, 4.0)
         ax_time, ax_size = fig.subplots(1, 2, sharey=True)

@@ -52,12 +52,12 @@ def plot_learning_curves(
         table = pd.read_csv(summary_csv)
         path_of = dict(zip(cells, metric_paths))
         chosen = top_cells(table, top)
-        rows = table.set_index("cell").loc[chosen] if chosen else table.iloc[:0]
         fig = style.new_figure(8.5, 2.5 * max(1, len(chosen)) + 0.6)
         if not chosen:
             fig.text(0.5, 0.5, "no cell trained without diverging or failing", ha="center", color=style.BAD_COLOUR)
         else:
             handles = None
+            rows = table.set_index("cell").loc[chosen]
             for subfig, (cell, row) in zip(np.atleast_1d(fig.subfigures(len(chosen), 1)), rows.iterrows()):
                 record = json.loads(Path(path_of[cell]).read_text())
                 ax_row = subfig.subplots(1, 2)

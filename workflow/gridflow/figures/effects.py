@@ -34,7 +34,7 @@ def axis_effect(table: pd.DataFrame, grid: Mapping[str, list], axis: str, metric
     """The effect of each value of ``axis``, in the grid's value order."""
     values = table["cell"].map(lambda cell: gridlib.parse_cell_id(cell)[axis])
     mean, std = table[f"mean_cv_{metric}"].astype(float), table[f"std_cv_{metric}"].astype(float)
-    ok = (table["status"] == "ok") & np.isfinite(mean)
+    ok = style.ok_cells(table, metric)
     per_value = len(gridlib.expand_grid(grid)) // len(grid[axis])
     effects = []
     for value in style.value_labels(grid[axis]):

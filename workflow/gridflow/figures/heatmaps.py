@@ -53,7 +53,7 @@ def heatmap_marginal(table: pd.DataFrame, grid: Mapping[str, list], a: str, b: s
     parsed = table["cell"].map(gridlib.parse_cell_id)
     key_a, key_b = parsed.map(lambda v: v[a]), parsed.map(lambda v: v[b])
     score = table[f"mean_cv_{metric}"].astype(float)
-    ok = (table["status"] == "ok") & np.isfinite(score)
+    ok = style.ok_cells(table, metric)
     shape = (len(grid[a]), len(grid[b]))
     best, mean = np.full(shape, np.nan), np.full(shape, np.nan)
     n_not_ok, n_cells = np.zeros(shape, int), np.zeros(shape, int)

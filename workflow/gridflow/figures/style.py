@@ -1,11 +1,14 @@
 """What every figure shares: look, metric labels, the colour scale and saving.
 
-Figures are built with matplotlib's object API on an Agg canvas (no global
-pyplot state), so several can be drawn at once in threads of one process.
+Figures are built with matplotlib's object API on an Agg canvas (no pyplot).
+matplotlib's style settings are process-wide, so figures drawn in threads of
+one process (a local run) take turns; matplotlib holds the GIL most of the
+time anyway.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,10 +63,14 @@ def colour_map(metric: str) -> str:
     return "viridis_r" if metric in LOWER_IS_BETTER else "viridis"
 
 
+def ok_cells(table: pd.DataFrame, metric: str) -> pd.Series:
+    """Which summary rows count in a figure: status ok and a finite CV mean of ``metric``."""
+    return (table["status"] == "ok") & np.isfinite(table[f"mean_cv_{metric}"].astype(float))
+
+
 def colour_limits(table: pd.DataFrame, metric: str) -> tuple[float, float]:
     """(vmin, vmax) of the CV mean over every ok cell: one scale for a whole figure set."""
-    values = table.loc[table["status"] == "ok", f"mean_cv_{metric}"].astype(float)
-    values = values[np.isfinite(values)]
+    values = table.loc[ok_cells(table, metric), f"mean_cv_{metric}"].astype(float)
     if values.empty:
         return 0.0, 1.0
     low, high = float(values.min()), float(values.max())
@@ -81,17 +88,20 @@ def value_labels(values: Sequence) -> list[str]:
     return [gridlib.format_value(v) for v in values]
 
 
+_drawing = threading.Lock()
+
+
 @contextmanager
 def styled():
-    """Apply the shared look to the figures created inside."""
+    """Apply the shared look to the figures created and saved inside, one block at a time per process."""
     import matplotlib
 
-    with matplotlib.rc_context(RC):
+    with _drawing, matplotlib.rc_context(RC):
         yield
 
 
 def new_figure(width: float, height: float):
-    """A constrained-layout figure on its own Agg canvas (thread-safe, no pyplot)."""
+    """A constrained-layout figure on its own Agg canvas (no pyplot state)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
