@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
+# Compiled loops of the tests' own process go to a folder of this session, not the repository's .snakemake.
+os.environ["GRIDFLOW_XLA_CACHE"] = tempfile.mkdtemp(prefix="gridflow-test-xla-")
 
 # Small enough for seconds per run, big enough to exercise folds, repetitions and heatmaps.
 TINY_CONFIG = {
@@ -23,7 +26,7 @@ TINY_CONFIG = {
 
 
 # Summary columns that measure how a run went (time, compile cache), not what it computed.
-MEASURED_COLUMNS = ["mean_fit_time", "fit_seconds", "loop_compiled"]
+MEASURED_COLUMNS = ["mean_fit_time", "fit_seconds", "loop_source"]
 
 
 def comparable_summary(workdir: Path):
@@ -39,11 +42,17 @@ def write_config(workdir: Path, config: dict) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``python -m snakemake`` on this project's Snakefile inside ``workdir``."""
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, timeout: float = 600, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``python -m snakemake`` on this project's Snakefile inside ``workdir``.
+
+    Each run keeps compiled loops in its own folder's cache unless ``env`` names another.
+    """
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
     cmd += ["--configfile", str(workdir / "config.yaml"), *args]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    inherited = {k: v for k, v in os.environ.items() if k != "GRIDFLOW_XLA_CACHE"}
+    env = {**inherited, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-4000:]}")

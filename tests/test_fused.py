@@ -7,9 +7,10 @@ from gridflow.backend import keras_runtime
 
 keras_runtime(1)
 
-from gridflow.fused import FitSettings, ModelTask, batch_schedule, fused_fit  # noqa: E402
-from gridflow.model import seeded_states  # noqa: E402
-from gridflow.train import fit_one  # noqa: E402
+from gridflow.fitting import FitSettings, ModelTask  # noqa: E402
+from gridflow.fused import batch_schedule, fused_fit  # noqa: E402
+from gridflow.keras_fit import fit_one  # noqa: E402
+from gridflow.model import seeded_models  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,15 @@ def tasks():
 
 def states(n, axes=None, spec="mlp"):
     axes = axes or {"hidden_units": 8, "activation": "relu", "dropout": 0.3}
-    return seeded_states(spec, axes, 5, 2, [100 + i for i in range(n)])
+    built = seeded_models(spec, axes, 5, 2, [100 + i for i in range(n)])
+    return built.template, built.states
+
+
+def fit(template, states, tasks, settings):
+    """The models' results, the loop keyed by the template's fingerprint as a cell's would be."""
+    from gridflow.model import architecture_fingerprint
+
+    return fused_fit(template, states, tasks, settings, architecture=architecture_fingerprint(template)).models
 
 
 def test_batch_schedule_permutes_every_epoch_with_a_partial_last_batch():
@@ -43,8 +52,8 @@ def test_batch_schedule_permutes_every_epoch_with_a_partial_last_batch():
 def test_a_model_trains_the_same_alone_or_with_others(tasks):
     settings = FitSettings(epochs=4, batch_size=16, learning_rate=0.1)
     template, all_states = states(3)
-    together = fused_fit(template, all_states, tasks, settings)
-    alone = fused_fit(template, all_states[1:2], tasks[1:2], settings)
+    together = fit(template, all_states, tasks, settings)
+    alone = fit(template, all_states[1:2], tasks[1:2], settings)
     np.testing.assert_allclose(alone[0].eval_probabilities, together[1].eval_probabilities, atol=1e-5)
     np.testing.assert_allclose(alone[0].history["loss"], together[1].history["loss"], atol=1e-5)
 
@@ -52,7 +61,7 @@ def test_a_model_trains_the_same_alone_or_with_others(tasks):
 def test_models_differ_by_seed_and_learn(tasks):
     settings = FitSettings(epochs=15, batch_size=16, learning_rate=0.1)
     template, all_states = states(3)
-    results = fused_fit(template, all_states, tasks, settings)
+    results = fit(template, all_states, tasks, settings)
     assert not np.allclose(results[0].eval_probabilities, results[1].eval_probabilities)
     for result in results:
         assert result.epochs_run == 15 and not result.diverged
@@ -63,7 +72,7 @@ def test_models_differ_by_seed_and_learn(tasks):
 def test_divergence_is_recorded_and_stops_updates(tasks):
     settings = FitSettings(epochs=5, batch_size=16, learning_rate=1e30)
     template, all_states = states(2, {"hidden_units": 8, "activation": "linear", "dropout": 0.0})
-    results = fused_fit(template, all_states, tasks[:2], settings)
+    results = fit(template, all_states, tasks[:2], settings)
     for result in results:
         assert result.diverged
         assert result.epochs_run < 5
@@ -74,7 +83,7 @@ def test_divergence_is_recorded_and_stops_updates(tasks):
 def test_other_optimizers_train(tasks, optimizer, momentum):
     settings = FitSettings(epochs=10, batch_size=16, learning_rate=0.01, optimizer=optimizer, momentum=momentum)
     template, all_states = states(2)
-    results = fused_fit(template, all_states, tasks[:2], settings)
+    results = fit(template, all_states, tasks[:2], settings)
     assert all(r.history["val_accuracy"][-1] > 0.8 for r in results)
 
 
@@ -85,7 +94,7 @@ def test_fused_scores_like_model_fit(tasks):
     settings = FitSettings(epochs=20, batch_size=16, learning_rate=0.1)
     axes = {"hidden_units": 8, "activation": "relu", "dropout": 0.0}
     template, all_states = states(3, axes)
-    fused = fused_fit(template, all_states, tasks, settings)
+    fused = fit(template, all_states, tasks, settings)
     fitted = []
     for state, task in zip(all_states, tasks):
         model = keras.models.clone_model(template)

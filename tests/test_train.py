@@ -8,7 +8,8 @@ import pytest
 from conftest import ROOT
 
 from gridflow.data import load_dataset, make_split, save_split
-from gridflow.train import model_seeds, train_cell_here
+from gridflow.plan import model_seeds
+from gridflow.train import train_cell_in_process
 
 SETTINGS = {
     "dataset": {"source": "breast_cancer", "target": None},
@@ -52,7 +53,7 @@ def run(split_path, tmp_path, values=VALUES, **training):
     if builder:
         settings["model"]["builder"] = builder
     out = tmp_path / "metrics.json"
-    record = train_cell_here(split_path, values, settings, str(out), str(tmp_path / "cell.log"), 1)
+    record = train_cell_in_process(split_path, values, settings, str(out), str(tmp_path / "cell.log"), 1)
     assert json.loads(out.read_text()) == json.loads(json.dumps(record))
     return record
 
@@ -110,8 +111,17 @@ def test_forced_model_fit_path(split_path, tmp_path):
     assert all(len(m["history"]["loss"]) == 3 for m in record["models"])
 
 
+def test_model_xla_cannot_compile_runs_as_a_graph_and_says_why(split_path, tmp_path):
+    values = {"units": 4, "batch_size": 4}  # 3 epochs x 57 batches: long enough for XLA
+    record = run(split_path, tmp_path, values=values, builder="mymodels:numpy_layer")
+    assert record["trainer"] == "fused" and record["status"] == "ok"
+    assert record["timing"]["loop_mode"] == "graph"
+    assert record["trainer_note"].startswith("XLA could not compile the loop")
+    assert "XLA could not compile the loop" in (tmp_path / "cell.log").read_text()
+
+
 def test_unsupported_model_falls_back_to_model_fit_and_says_why(split_path, tmp_path):
-    record = run(split_path, tmp_path, values={"units": 4}, builder="mymodels:numpy_layer")
+    record = run(split_path, tmp_path, values={"units": 4}, builder="mymodels:stateful_layer")
     assert record["trainer"] == "fit" and record["status"] == "ok"
     assert record["trainer_note"].startswith("fell back to model.fit")
     assert "fell back to model.fit" in (tmp_path / "cell.log").read_text()

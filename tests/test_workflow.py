@@ -126,6 +126,7 @@ def test_tensorflow_messages_go_to_cell_logs_not_the_console(finished):
     workdir, proc = finished
     assert not re.findall(r"^[IWEF]\d{4} .*$", proc.stderr, flags=re.M)  # absl's format: I1128 ..., E0000 ...
     logs = [p.read_text() for p in (workdir / "results/logs/train_cell").rglob("*.log")]
+    assert any(re.search(r"^[IWEF]\d{4} ", text, flags=re.M) for text in logs)  # TensorFlow's start-up lines
     assert all(re.search(r"cell \S+: ok in [\d.]+ s", text) for text in logs)  # the log itself stays whole
 
 

@@ -29,9 +29,25 @@ class NumpyScale(keras.layers.Layer):
 
 
 def numpy_layer(n_features, n_classes, units=4):
-    """A model the fused loop cannot take."""
+    """A model XLA cannot compile; the fused loop runs it as a plain TensorFlow graph."""
     inputs = keras.Input(shape=(n_features,))
     hidden = keras.layers.Dense(units, activation="relu")(NumpyScale()(inputs))
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
+
+
+class Carry(keras.layers.Layer):
+    """Keeps state from batch to batch, like a stateful RNN: the fused loop refuses it."""
+
+    stateful = True
+
+    def call(self, x):
+        return x
+
+
+def stateful_layer(n_features, n_classes, units=4):
+    """A model the fused loop cannot take."""
+    inputs = keras.Input(shape=(n_features,))
+    hidden = keras.layers.Dense(units, activation="relu")(Carry()(inputs))
     return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
 
 

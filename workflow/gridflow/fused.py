@@ -4,81 +4,71 @@ Each model keeps its own weights, optimizer state, dropout noise, batch order
 and data. The models are stacked along a leading axis and run through the
 architecture once with ``tf.vectorized_map`` over Keras' ``stateless_call``, so
 the graph (and XLA's compile time) does not grow with the number of models.
+
+A loop is built once per process for each architecture fingerprint, optimizer,
+epochs, data shapes and mode, and reused by every cell that shares them: the
+learning rate, momentum and ``Dropout`` rates are inputs, not constants.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import itertools
 import math
+import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
 
 import keras
 import numpy as np
 import tensorflow as tf
+from keras.src.backend.tensorflow import random as keras_tf_random
+from tensorflow.python.framework import ops as tf_ops
 
-HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+from gridflow.backend import active_xla_cache
+from gridflow.fitting import HISTORY_KEYS, FitResult, FitSettings, ModelResult, ModelTask
+from gridflow.model import ModelState, runtime_dropout_layers, seed_lock
 
-
-@dataclass(frozen=True)
-class ModelTask:
-    """What one model trains on and is scored on."""
-
-    shuffle_seed: int
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_eval: np.ndarray
-    y_eval: np.ndarray
-
-
-@dataclass(frozen=True)
-class FitSettings:
-    """Training settings shared by all models of a cell."""
-
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    optimizer: str = "sgd"
-    momentum: float = 0.0
-    class_weight: tuple[float, ...] | None = None
-
-
-@dataclass
-class FitResult:
-    """Outcome of training one model: its eval-set probabilities and history."""
-
-    eval_probabilities: np.ndarray
-    diverged: bool
-    epochs_run: int
-    history: dict[str, list[float]]
-
-
-@dataclass(frozen=True)
-class ModelState:
-    """The variable values of one model, in ``trainable_variables`` / ``non_trainable_variables`` order."""
-
-    trainable: tuple[np.ndarray, ...]
-    non_trainable: tuple[np.ndarray, ...]
-
-    @classmethod
-    def of(cls, model: keras.Model) -> ModelState:
-        return cls(
-            tuple(np.array(v.numpy()) for v in model.trainable_variables),
-            tuple(np.array(v.numpy()) for v in model.non_trainable_variables),
-        )
+# A cell compiles its loop with XLA when each model runs at least this many
+# optimizer steps (epochs x batches per epoch); shorter cells run the loop as a
+# plain TensorFlow graph. Measured on the default cell (docs/benchmarks.md):
+# XLA saves about 0.8 ms per step of 18 models and costs about 1.2 s to compile,
+# so it pays for itself once a loop's cells run about 1,500 steps together; a
+# loop is usually shared by ten or more cells, hence 150 per cell.
+XLA_MIN_STEPS = 150
 
 
 class UnsupportedModel(Exception):
     """The models cannot be trained by the fused loop; use ``model.fit``."""
 
 
-# Compiled loops are reused by cells that share an architecture and data
-# shapes (e.g. cells differing only in learning rate); a bounded cache keeps a
-# long-lived process's memory flat.
+# Compiled loops, bounded so a long-lived process's memory stays flat.
 _LOOP_CACHE_SIZE = 64
 _loops: OrderedDict = OrderedDict()
 _loops_lock = threading.Lock()
+_loops_built = 0
+_first_runs_lock = threading.Lock()
+
+
+def loops_built() -> int:
+    """How many loops this process has built (traced and compiled) so far."""
+    return _loops_built
+
+
+def clear_loop_cache() -> None:
+    """Forget every compiled loop of this process (the next cell of each compiles again)."""
+    with _loops_lock:
+        _loops.clear()
+
+
+def loop_mode(epochs: int, steps_per_epoch: int) -> str:
+    """``xla`` when each model runs at least XLA_MIN_STEPS optimizer steps, else ``graph``."""
+    return "xla" if epochs * steps_per_epoch >= XLA_MIN_STEPS else "graph"
 
 
 def batch_schedule(n_samples: int, epochs: int, batch_size: int, steps: int, seed: int):
@@ -112,21 +102,24 @@ def fused_fit(
     states: Sequence[ModelState],
     tasks: Sequence[ModelTask],
     settings: FitSettings,
-    stats: dict | None = None,
-) -> list[FitResult]:
-    """Train one model per (initial state, task) pair in one XLA-compiled loop.
+    *,
+    architecture: str,
+) -> FitResult:
+    """Train one model per (initial state, task) pair in one compiled loop.
 
-    ``template`` supplies the architecture; its own weights are not changed. A
-    model whose loss turns NaN or infinite stops updating from that step on
-    and is reported as diverged. ``stats``, if given, gets ``loop_compiled``:
-    whether this call compiled its loop (its time includes XLA's compile) or
-    reused one compiled earlier in this process.
+    ``template`` supplies the architecture and the ``Dropout`` rates; its own
+    weights are not changed. ``architecture`` names what the template computes
+    (``model.architecture_fingerprint``, or the builder and axis values where
+    there is none): cells with equal names, optimizer, epochs and data shapes
+    share one loop. A model whose loss turns NaN or infinite stops updating
+    from that step on and is reported as diverged.
 
     Raises
     ------
     UnsupportedModel
         If the models cannot be stacked or the loop cannot be compiled.
     """
+    started = time.perf_counter()
     check_supported(template, states)
     epochs, batch = settings.epochs, settings.batch_size
     steps = max(math.ceil(len(t.x_train) / batch) for t in tasks)
@@ -143,37 +136,54 @@ def fused_fit(
         "learning_rate": np.float32(settings.learning_rate),
         "momentum": np.float32(settings.momentum),
         "class_weight": np.asarray(settings.class_weight or (1.0,) * n_classes, np.float32),
+        "dropout_rates": np.asarray([layer.rate for layer in runtime_dropout_layers(template)], np.float32),
     }
     trainable = [np.stack([s.trainable[j] for s in states]) for j in range(len(states[0].trainable))]
     non_trainable = [np.stack([s.non_trainable[j] for s in states]) for j in range(len(states[0].non_trainable))]
-    shapes = tuple((k, v.shape) for k, v in data.items())
-    loop, compiled = _cached_loop(
-        (template, settings.optimizer, settings.momentum > 0, epochs, steps, shapes), template, settings
-    )
-    if stats is not None:
-        stats["loop_compiled"] = compiled
-    try:
-        out = loop.run(trainable, non_trainable, {k: tf.constant(v) for k, v in data.items()})
-    except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as error:
-        raise UnsupportedModel(f"the fused loop failed to build or compile: {type(error).__name__}: {error}") from error
+    shapes = tuple((k, v.shape) for k, v in data.items()), tuple(v.shape for v in trainable + non_trainable)
+    inputs = {k: tf.constant(v) for k, v in data.items()}
+    mode, note = loop_mode(epochs, steps), None
+    while True:
+        key = (architecture, settings.optimizer, settings.momentum > 0, epochs, mode, shapes)
+        loop = _cached_loop(key, template, settings, mode)
+        try:
+            out, source = loop.run(trainable, non_trainable, inputs)
+            break
+        except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as error:
+            _forget_loop(key)
+            reason = f"{type(error).__name__}: {error}".splitlines()[0]
+            if mode == "graph":
+                raise UnsupportedModel(f"the fused loop failed to build: {reason}") from error
+            mode, note = "graph", f"XLA could not compile the loop, ran it as a TensorFlow graph: {reason}"
     diverged, epochs_run, history, probs = (x.numpy() for x in out)
     results = []
     for i, task in enumerate(tasks):
         n = int(epochs_run[i])
         curves = {key: [float(x) for x in history[k][:n, i]] for k, key in enumerate(HISTORY_KEYS)}
-        results.append(FitResult(probs[i, : len(task.x_eval)], bool(diverged[i]), n, curves))
-    return results
+        results.append(ModelResult(probs[i, : len(task.x_eval)], bool(diverged[i]), n, curves))
+    seconds = time.perf_counter() - started
+    return FitResult(results, trainer="fused", seconds=seconds, loop_source=source, loop_mode=mode, note=note)
 
 
-def _cached_loop(key, template: keras.Model, settings: FitSettings) -> tuple[_FusedLoop, bool]:
-    """The loop for ``key`` and whether it is new (compiles on its first run)."""
+def _cached_loop(key: tuple, template: keras.Model, settings: FitSettings, mode: str) -> _FusedLoop:
+    """The loop for ``key``: this process's, or a new one (built on its first run)."""
+    global _loops_built
     with _loops_lock:
         loop = _loops.pop(key, None)
-        compiled = loop is None
-        _loops[key] = loop = loop or _FusedLoop(template, settings)
+        if loop is None:
+            # Above TensorFlow's own counter and below 2**63 (the names' numbers are also tensor ids).
+            name_seed = 10**12 + int(hashlib.sha256(repr(key).encode()).hexdigest()[:9], 16) * 10**6
+            loop = _FusedLoop(template, settings, jit_compile=mode == "xla", name_seed=name_seed)
+            _loops_built += 1
+        _loops[key] = loop
         while len(_loops) > _LOOP_CACHE_SIZE:
             _loops.popitem(last=False)
-    return loop, compiled
+    return loop
+
+
+def _forget_loop(key: tuple) -> None:
+    with _loops_lock:
+        _loops.pop(key, None)
 
 
 def _stack_padded(arrays: Sequence[np.ndarray], dtype) -> np.ndarray:
@@ -202,16 +212,77 @@ def _per_model(flags: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
     return tf.reshape(flags, [-1] + [1] * (like.shape.rank - 1))
 
 
+@contextlib.contextmanager
+def _dropout_rates_as_inputs(layers: Sequence[keras.layers.Dropout], rates: tf.Tensor):
+    """While the loop is traced, each Dropout layer drops at ``rates[i]``, a loop input, not its own rate.
+
+    Keras' ``Dropout.call`` skips at rate 0 by a Python test, which would bake
+    the rate into the program; this call draws the same noise from the same
+    seed state for every rate (rate 0 keeps every unit: x / 1 * 1).
+    """
+
+    def call_at(layer, rate):
+        def call(inputs, training=False):
+            if not training:
+                return inputs
+            # Keras' TensorFlow dropout without its Python tests of the rate (pinned Keras; tested).
+            seed = keras_tf_random._cast_seed(keras_tf_random.draw_seed(layer.seed_generator))
+            shape = keras_tf_random._get_concrete_noise_shape(inputs, layer.noise_shape)
+            return tf.nn.experimental.stateless_dropout(inputs, rate=rate, noise_shape=shape, seed=seed)
+
+        return call
+
+    for i, layer in enumerate(layers):
+        layer.call = call_at(layer, rates[i])
+    try:
+        yield
+    finally:
+        for layer in layers:
+            del layer.call
+
+
+@contextlib.contextmanager
+def _uids_from(start: int):
+    """Number what TensorFlow traces in the block from ``start``, not from its process-wide counter.
+
+    The compiled program's name (part of XLA's disk cache key) and its inner
+    functions' names come from that counter, so without this the same loop
+    traced after different cells would miss the cache. Callers hold seed_lock.
+    """
+    counter = itertools.count(start)
+    with mock.patch.object(tf_ops, "uid", lambda: next(counter)):
+        yield
+
+
+def _entries(cache: Path) -> set[str]:
+    try:
+        return set(os.listdir(cache))
+    except OSError:
+        return set()
+
+
+def _set_aside(cache: Path) -> None:
+    """Move a cache folder that TensorFlow could not read out of the way, keeping it for inspection."""
+    with contextlib.suppress(OSError):
+        cache.rename(cache.with_name(f"{cache.name}.unreadable-{os.getpid()}-{time.time_ns()}"))
+    cache.mkdir(parents=True, exist_ok=True)
+
+
 class _FusedLoop:
     """The compiled training loop over stacked model states."""
 
-    def __init__(self, template: keras.Model, settings: FitSettings):
+    def __init__(self, template: keras.Model, settings: FitSettings, jit_compile: bool, name_seed: int):
         self.template = template
+        self.dropout_layers = runtime_dropout_layers(template)
         self.optimizer = _Optimizer(settings.optimizer, settings.momentum > 0)
         self.epochs = settings.epochs
-        self._compiled = tf.function(self._loop, jit_compile=True)
+        self.jit_compile = jit_compile
+        self.name_seed = name_seed
+        self._compiled = tf.function(self._loop, jit_compile=jit_compile)
+        self._built = False
+        self._building = threading.Lock()
 
-    def forward(self, trainable, non_trainable, x, training: bool):
+    def forward(self, trainable, non_trainable, x, training: bool, dropout_rates):
         """Run every model on its own inputs: x is [models, batch, features]."""
 
         def one(args):
@@ -220,13 +291,49 @@ class _FusedLoop:
             return probs, n_new
 
         n_models = x.shape[0]
-        outputs = tf.vectorized_map(one, (trainable, non_trainable, x))
+        with _dropout_rates_as_inputs(self.dropout_layers, dropout_rates):
+            outputs = tf.vectorized_map(one, (trainable, non_trainable, x))
         # vectorized_map may lose the static number of models; the loop needs it.
         return tf.nest.map_structure(lambda t: tf.ensure_shape(t, [n_models] + t.shape[1:]), outputs)
 
-    def run(self, trainable, non_trainable, data):
-        """Train from the stacked initial states; returns (diverged, epochs_run, history, eval probabilities)."""
-        return self._compiled(trainable, non_trainable, data)
+    def run(self, trainable, non_trainable, data) -> tuple[tuple, str]:
+        """Train from the stacked initial states.
+
+        Returns ((diverged, epochs_run, history, eval probabilities), loop
+        source): ``compiled`` or ``disk`` for the call that built the loop,
+        ``memory`` for every later one (also one that waited for the build).
+        """
+        if not self._built:
+            with self._building:
+                if not self._built:
+                    out, source = self._build_and_run(trainable, non_trainable, data)
+                    self._built = True
+                    return out, source
+        return self._compiled(trainable, non_trainable, data), "memory"
+
+    def _build_and_run(self, trainable, non_trainable, data) -> tuple[tuple, str]:
+        """Trace with names that depend on the loop alone, then run: XLA compiles, or loads from its disk cache."""
+        self._trace(trainable, non_trainable, data, self.name_seed)
+        cache = active_xla_cache() if self.jit_compile else None
+        if cache is None:
+            return self._compiled(trainable, non_trainable, data), "compiled"
+        with _first_runs_lock:  # one at a time, so a new cache entry is known to be this loop's
+            before = _entries(cache)
+            try:
+                out = self._compiled(trainable, non_trainable, data)
+            except tf.errors.OpError:
+                # An entry TensorFlow could not read (cut short by a crash, corrupt). It remembers
+                # the failure under the program's name, so trace under other names and compile.
+                _set_aside(cache)
+                self._trace(trainable, non_trainable, data, self.name_seed + 500_000)
+                before = _entries(cache)
+                out = self._compiled(trainable, non_trainable, data)
+            return out, "compiled" if _entries(cache) - before else "disk"
+
+    def _trace(self, trainable, non_trainable, data, name_seed: int) -> None:
+        self._compiled = tf.function(self._loop, jit_compile=self.jit_compile)
+        with seed_lock, _uids_from(name_seed):
+            self._compiled.get_concrete_function(trainable, non_trainable, data)
 
     def _loop(self, trainable, non_trainable, data):
         n_models, epochs, steps = data["order"].shape[0], self.epochs, data["order"].shape[2]
@@ -258,7 +365,7 @@ class _FusedLoop:
         sample_weight = weights * tf.gather(data["class_weight"], yb)
         with tf.GradientTape() as tape:
             tape.watch(trainable)
-            probs, new_non_trainable = self.forward(trainable, non_trainable, xb, training=True)
+            probs, new_non_trainable = self.forward(trainable, non_trainable, xb, True, data["dropout_rates"])
             per_sample = _cross_entropy(yb, probs)
             losses = tf.reduce_sum(sample_weight * per_sample, axis=1) / tf.maximum(counts, 1.0)
             total = tf.reduce_sum(losses)  # models are independent: d(total)/d(model i) = d(loss i)
@@ -280,7 +387,7 @@ class _FusedLoop:
         return trainable, non_trainable, slots, diverged, sums
 
     def _evaluate(self, trainable, non_trainable, data):
-        probs, _ = self.forward(trainable, non_trainable, data["x_eval"], training=False)
+        probs, _ = self.forward(trainable, non_trainable, data["x_eval"], False, data["dropout_rates"])
         mask = data["eval_mask"]
         per_sample = _cross_entropy(data["y_eval"], probs)
         per_sample = tf.where(mask > 0, per_sample, 0.0)

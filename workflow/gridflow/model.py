@@ -1,19 +1,28 @@
-"""Model builders: the built-in MLP and a user's ``package.module:function``."""
+"""Model builders: the built-in MLP and a user's ``package.module:function``; seeded
+initial states; the fingerprint that says which models share a compiled loop."""
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import hashlib
 import importlib
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from unittest import mock
 
 import keras
 import numpy as np
+from keras.src.backend.common import global_state
 
-# Keras seeds weights, dropout and fit's shuffling from process-wide state, so
-# whatever sets and draws those seeds holds this lock: each model's start then
-# depends on its own seed alone.
-seed_lock = threading.Lock()
+# Keras seeds weights, dropout and fit's shuffling from process-wide state, and
+# TensorFlow names what it traces from a process-wide counter, so whatever sets
+# or draws those holds this lock: each model's start then depends on its own
+# seed alone, and each traced loop on its own inputs alone.
+seed_lock = threading.RLock()
 
 
 def mlp(n_features: int, n_classes: int, hidden_units: int = 32, activation: str = "relu", dropout: float = 0.0):
@@ -33,11 +42,46 @@ def resolve_builder(spec: str) -> Callable[..., keras.Model]:
     return getattr(importlib.import_module(module_name), func_name)
 
 
+@contextlib.contextmanager
+def _dropout_always_seeded():
+    """Give every ``keras.layers.Dropout`` built in the block its random state, also at rate 0.
+
+    Keras leaves it out at rate 0, which would make a rate-0 model's variables
+    (and the seeds its other layers draw) differ from the same model at rate
+    0.3. With it, every rate gives the same initial weights and one compiled
+    loop serves all rates (the rate is an input of the loop).
+    """
+    original = keras.layers.Dropout.__init__
+
+    def init(self, rate, *args, **kwargs):
+        original(self, rate if rate > 0 else 0.5, *args, **kwargs)
+        self.rate = rate
+
+    with mock.patch.object(keras.layers.Dropout, "__init__", init):
+        yield
+
+
+@contextlib.contextmanager
+def _fresh_layer_names():
+    """Number Keras' automatic layer names from scratch in the block ("dense", "dense_1", ...).
+
+    Otherwise names count up over a process's life, and they reach the
+    compiled program (as op names), so the same loop would compile to a
+    different program in another process and miss the on-disk cache.
+    """
+    saved = global_state.get_global_attribute("object_name_uids")
+    global_state.set_global_attribute("object_name_uids", collections.defaultdict(int))
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute("object_name_uids", saved)
+
+
 def build_seeded(
     builder: Callable[..., keras.Model], axes: Mapping[str, object], n_features: int, n_classes: int, seed: int
 ) -> keras.Model:
     """Build one model whose initial weights and dropout seeds follow from ``seed`` alone."""
-    with seed_lock:
+    with seed_lock, _dropout_always_seeded(), _fresh_layer_names():
         keras.utils.set_random_seed(seed)
         model = builder(n_features=n_features, n_classes=n_classes, **axes)
         if not isinstance(model, keras.Model):
@@ -47,32 +91,124 @@ def build_seeded(
     return model
 
 
-# Initial weights depend only on the architecture and the seeds, not on the
-# learning rate or batch size, so cells that differ only there share them.
+def runtime_dropout_layers(model: keras.Model) -> list[keras.layers.Dropout]:
+    """The model's plain ``keras.layers.Dropout`` layers, whose rate the fused loop takes as an input."""
+    return [layer for layer in model._flatten_layers(include_self=False) if type(layer) is keras.layers.Dropout]
+
+
+def architecture_fingerprint(model: keras.Model) -> str | None:
+    """A stable hash of everything a compiled training loop bakes in, or None if unknowable.
+
+    Made of the model's config with layer names made positional and
+    ``Dropout`` rates left out (they are inputs of the loop), and its variables'
+    shapes and dtypes. Two models with the same fingerprint compute the same
+    function of (weights, inputs, dropout rates). None when the model is
+    subclassed or holds a layer that is not Keras' own or is a ``Lambda``:
+    their configs need not say everything that changes what they compute.
+    """
+    layers = list(model._flatten_layers(include_self=False))
+    kinds = [type(model)] + [type(layer) for layer in layers]
+    if type(model).__name__ not in ("Functional", "Sequential") or any(
+        not k.__module__.startswith("keras.") or k is keras.layers.Lambda for k in kinds
+    ):
+        return None
+    try:
+        config = model.get_config()
+    except (NotImplementedError, TypeError, ValueError):
+        return None
+    aliases: dict[str, str] = {}
+    _collect_names(config, aliases)
+    variables = [(tuple(v.shape), str(v.dtype)) for v in model.trainable_variables + model.non_trainable_variables]
+    text = json.dumps([_normalized(config, aliases), variables], sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _collect_names(node, aliases: dict[str, str]) -> None:
+    """Every ``name`` value in the config, in order of appearance -> a positional alias."""
+    if isinstance(node, dict):
+        name = node.get("name")
+        if isinstance(name, str) and name not in aliases:
+            aliases[name] = f"#{len(aliases)}"
+        for value in node.values():
+            _collect_names(value, aliases)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _collect_names(value, aliases)
+
+
+def _normalized(node, aliases: Mapping[str, str]):
+    """The config with names replaced by aliases and Dropout rates by a placeholder."""
+    if isinstance(node, dict):
+        out = {k: _normalized(v, aliases) for k, v in node.items()}
+        if node.get("class_name") == "Dropout" and isinstance(out.get("config"), dict):
+            out["config"]["rate"] = "input"
+        return out
+    if isinstance(node, list | tuple):
+        return [_normalized(v, aliases) for v in node]
+    if isinstance(node, str):
+        return aliases.get(node, node)
+    return node
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """The variable values of one model, in ``trainable_variables`` / ``non_trainable_variables`` order."""
+
+    trainable: tuple[np.ndarray, ...]
+    non_trainable: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, model: keras.Model) -> ModelState:
+        return cls(
+            tuple(np.array(v.numpy()) for v in model.trainable_variables),
+            tuple(np.array(v.numpy()) for v in model.non_trainable_variables),
+        )
+
+
+@dataclass(frozen=True)
+class SeededModels:
+    """A cell's template model (its architecture and dropout rates), its fingerprint, and one initial state per seed."""
+
+    template: keras.Model
+    fingerprint: str | None
+    states: list[ModelState]
+
+
+# Initial weights depend only on the architecture and the seeds (not on the
+# learning rate, batch size or dropout rate), so cells that share an
+# architecture fingerprint share them. Bounded, so a long-lived process stays flat.
 _STATES_CACHE_SIZE = 32
 _states: OrderedDict = OrderedDict()
 _states_lock = threading.Lock()
 
 
-def seeded_states(spec: str, axes: Mapping[str, object], n_features: int, n_classes: int, seeds: Sequence[int]):
-    """A template model and the initial state of one model per seed.
+def seeded_models(spec: str, axes: Mapping[str, object], n_features: int, n_classes: int, seeds: Sequence[int]):
+    """The template model for these axes and the initial state of one model per seed.
 
-    Returns (template, [fused.ModelState]); the same arguments give the same
-    values whether or not they come from the cache.
+    The same arguments give the same values whether or not the states come
+    from the cache: the key is the architecture's fingerprint (or, where there
+    is none, the builder and every axis value) and the seeds.
     """
-    from gridflow.fused import ModelState
-
-    key = (spec, tuple(sorted(axes.items())), n_features, n_classes, tuple(seeds))
-    with _states_lock:
-        hit = _states.get(key)
-        if hit is not None:
-            _states.move_to_end(key)
-            return hit
     builder = resolve_builder(spec)
-    models = [build_seeded(builder, axes, n_features, n_classes, seed) for seed in seeds]
-    entry = (models[0], [ModelState.of(m) for m in models])
+    template = build_seeded(builder, axes, n_features, n_classes, seeds[0])
+    fingerprint = architecture_fingerprint(template)
+    identity = fingerprint or (spec, tuple(sorted(axes.items())))
+    key = (identity, n_features, n_classes, tuple(seeds))
     with _states_lock:
-        _states[key] = entry
-        while len(_states) > _STATES_CACHE_SIZE:
-            _states.popitem(last=False)
-    return entry
+        states = _states.get(key)
+        if states is not None:
+            _states.move_to_end(key)
+    if states is None:
+        models = [template] + [build_seeded(builder, axes, n_features, n_classes, s) for s in seeds[1:]]
+        states = [ModelState.of(m) for m in models]
+        with _states_lock:
+            _states[key] = states
+            while len(_states) > _STATES_CACHE_SIZE:
+                _states.popitem(last=False)
+    return SeededModels(template, fingerprint, states)
+
+
+def clear_states_cache() -> None:
+    """Forget every cached initial state (benchmarks and tests measure cold starts with it)."""
+    with _states_lock:
+        _states.clear()

@@ -45,8 +45,10 @@ def cell_row(record: Mapping, axes: Sequence[str]) -> dict:
     row["mean_fit_time"] = fit_seconds / n_models if n_models and fit_seconds is not None else float("nan")
     row["fit_seconds"] = float("nan") if fit_seconds is None else fit_seconds
     row["trainer"] = record.get("trainer") or ""
-    # Whether fit_seconds includes compiling the fused loop (empty for model.fit or a failed cell).
-    row["loop_compiled"] = "" if timing.get("loop_compiled") is None else bool(timing["loop_compiled"])
+    # Where the fused loop came from: compiled (fit_seconds includes building it) or memory
+    # (built by an earlier cell of this process); and how it ran: xla or graph. Empty for model.fit.
+    row["loop_source"] = timing.get("loop_source") or ""
+    row["loop_mode"] = timing.get("loop_mode") or ""
     row["n_params"] = record["n_params"]
     row["status"] = record["status"]
     row["error"] = record["error"] or ""

@@ -1,15 +1,16 @@
-"""Long-lived worker processes that train the cells of a local run.
+"""The training process of a local run: one per machine, training several cells at once.
 
 A local run executes `train_cell` jobs as threads of the Snakemake process
-(`force-use-threads` in profiles/default); each thread hands its cell to one of
-these workers, which keep TensorFlow imported between cells. Processes rather
-than threads, because building and tracing models is Python work that would
-queue on one GIL.
+(`force-use-threads` in profiles/default); each thread hands its cell to this
+run's training process, which trains up to `slots` cells at once, one thread
+each. One process rather than one per core, so every compiled loop, initial
+state and the plan are made once per machine and shared by all cells; the
+compiled programs run outside Python's lock, so the slots run in parallel.
+Separate from Snakemake, so a crash in TensorFlow costs only the cells in it.
 
-Cells that can share a compiled loop go to the same worker where it is free,
-so they reuse its cached initial weights and compiled loops. A worker is replaced
-after CELLS_PER_WORKER cells: TensorFlow never frees a compiled XLA program,
-so a worker that lived forever would grow with every program it compiled.
+A process is replaced (after its running cells finish) once it has built
+LOOPS_PER_PROCESS loops: TensorFlow never frees a compiled program, so a
+process that lived forever would grow with every new architecture.
 """
 
 from __future__ import annotations
@@ -18,20 +19,38 @@ import contextlib
 import multiprocessing
 import os
 import sys
+import tempfile
 import threading
-import zlib
 from collections.abc import Callable
 
-CELLS_PER_WORKER = 60
+LOOPS_PER_PROCESS = 100
 
 
 class WorkerDied(RuntimeError):
-    """A worker process ended while training a cell (killed, out of memory)."""
+    """The training process ended while training a cell (killed, out of memory)."""
 
 
-def _serve(conn) -> None:
-    """A worker's loop: run each (function, args, stderr path) it is sent, answer (ok, result or error)."""
+def _loops_built() -> int:
+    fused = sys.modules.get("gridflow.fused")  # never import TensorFlow just to count
+    return fused.loops_built() if fused else 0
+
+
+def _serve(conns) -> None:
+    """The training process: one thread per slot, each running what its pipe is sent."""
     _die_with_parent()
+    # TensorFlow's C++ messages go straight to file descriptor 2; keep them in a
+    # file so each cell's log gets what was printed while it trained.
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        threads = [threading.Thread(target=_serve_slot, args=(conn,), daemon=True) for conn in conns]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
+def _serve_slot(conn) -> None:
+    """Run each (function, args, stderr path) sent; answer (ok, result or error, loops built)."""
     while True:
         try:
             message = conn.recv()
@@ -40,127 +59,135 @@ def _serve(conn) -> None:
         if message is None:
             return
         function, args, stderr_path = message
+        start = _stderr_size()
         try:
-            with _stderr_into(stderr_path):
-                result = function(*args)
-            conn.send((True, result))
+            answer = (True, function(*args))
         except Exception as error:
-            conn.send((False, error))
+            answer = (False, error)
+        if stderr_path is not None:
+            _copy_stderr(start, stderr_path)
+        conn.send((*answer, _loops_built()))
 
 
-@contextlib.contextmanager
-def _stderr_into(path: str | None):
-    """Append this process's stderr (file descriptor 2) to ``path`` for the block.
-
-    TensorFlow's C++ start-up and XLA messages are written straight to fd 2;
-    in a worker they belong in the log of the cell being trained, not on the
-    console of the whole run.
-    """
-    if path is None:
-        yield
-        return
+def _stderr_size() -> int:
     sys.stderr.flush()
-    saved = os.dup(2)
-    target = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.dup2(target, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(target)
+    return os.fstat(2).st_size
+
+
+def _copy_stderr(start: int, path: str) -> None:
+    """Append what this process wrote to stderr since ``start`` to ``path``.
+
+    Cells that ran at the same time may both get a line printed while both ran.
+    """
+    end = _stderr_size()
+    if end > start:
+        with open(path, "ab") as log:
+            log.write(os.pread(2, end - start, start))
 
 
 def _die_with_parent() -> None:
-    """On Linux, have the kernel kill this worker when Snakemake dies (even by kill -9),
-    so a killed run leaves no worker finishing a cell nobody waits for."""
+    """On Linux, have the kernel kill this process when Snakemake dies (even by kill -9),
+    so a killed run leaves no process finishing a cell nobody waits for."""
     try:
         import ctypes
         import signal
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux/glibc: the worker ends at its next read instead
+    except (OSError, AttributeError):  # not Linux/glibc: the process ends at its next read instead
         pass
 
 
 class _Worker:
-    def __init__(self):
-        parent, child = multiprocessing.Pipe()
-        # spawn, never fork: the parent may hold threads and locks mid-use
-        self.process = multiprocessing.get_context("spawn").Process(target=_serve, args=(child,), daemon=True)
-        self.process.start()
-        child.close()
-        self.conn = parent
-        self.cells = 0
+    """One training process and its slots (a pipe each)."""
 
-    def call(self, function: Callable, args: tuple, stderr_path: str | None):
+    def __init__(self, slots: int):
+        pipes = [multiprocessing.Pipe() for _ in range(slots)]
+        # spawn, never fork: the parent may hold threads and locks mid-use
+        context = multiprocessing.get_context("spawn")
+        self.process = context.Process(target=_serve, args=([child for _, child in pipes],), daemon=True)
+        self.process.start()
+        for _, child in pipes:
+            child.close()
+        self.free = [parent for parent, _ in pipes]
+        self.in_flight = 0
+        self.loops_built = 0
+        self.dead = False
+
+    @property
+    def retired(self) -> bool:
+        return self.dead or self.loops_built >= LOOPS_PER_PROCESS or not self.process.is_alive()
+
+    def call(self, conn, function: Callable, args: tuple, stderr_path: str | None):
         try:
-            self.conn.send((function, args, stderr_path))
-            ok, result = self.conn.recv()
+            conn.send((function, args, stderr_path))
+            ok, result, self.loops_built = conn.recv()
         except (EOFError, OSError, BrokenPipeError) as error:
-            raise WorkerDied(f"worker process {self.process.pid} ended ({self.process.exitcode})") from error
-        self.cells += 1
+            self.dead = True
+            self.process.join(timeout=5)
+            raise WorkerDied(f"training process {self.process.pid} ended ({self.process.exitcode})") from error
         if not ok:
             raise result
         return result
 
     def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.conn.send(None)
+        for conn in self.free:
+            with contextlib.suppress(OSError):
+                conn.send(None)
         self.process.join(timeout=30)
-        self.conn.close()
+        for conn in self.free:
+            conn.close()
 
 
 class WorkerPool:
-    """A fixed number of worker slots, each holding at most one live process."""
+    """This run's training process: at most ``slots`` calls at once, a fresh process when one retires."""
 
-    def __init__(self, size: int):
-        self.workers: list[_Worker | None] = [None] * size
-        self.busy = [False] * size
-        self.free = threading.Condition()
+    def __init__(self, slots: int):
+        self.slots = slots
+        self.current: _Worker | None = None
+        self.in_flight = 0
+        self.changed = threading.Condition()
 
-    def run(self, affinity: str, function: Callable, *args, stderr_path: str | None = None):
-        """Run ``function(*args)`` in a worker, preferring the one ``affinity`` maps to.
-
-        The worker's stderr goes to ``stderr_path`` while it runs (if given).
-        """
-        with self.free:
-            self.free.wait_for(lambda: not all(self.busy))
-            preferred = zlib.crc32(affinity.encode()) % len(self.workers)
-            slot = preferred if not self.busy[preferred] else self.busy.index(False)
-            self.busy[slot] = True
+    def run(self, function: Callable, *args, stderr_path: str | None = None):
+        """Run ``function(*args)`` in the training process; its stderr goes to ``stderr_path`` (if given)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.in_flight < self.slots)
+            if self.current is None or self.current.retired:
+                self._retire(self.current)
+                self.current = _Worker(self.slots)
+            worker = self.current
+            conn = worker.free.pop()
+            worker.in_flight += 1
+            self.in_flight += 1
         try:
-            worker = self.workers[slot]
-            if worker is None or worker.cells >= CELLS_PER_WORKER or not worker.process.is_alive():
-                if worker is not None:
-                    worker.stop()
-                worker = self.workers[slot] = _Worker()
-            try:
-                return worker.call(function, args, stderr_path)
-            except WorkerDied:
-                self.workers[slot] = None  # the next cell in this slot starts a new process
-                raise
+            return worker.call(conn, function, args, stderr_path)
         finally:
-            with self.free:
-                self.busy[slot] = False
-                self.free.notify()
+            with self.changed:
+                worker.free.append(conn)
+                worker.in_flight -= 1
+                self.in_flight -= 1
+                if worker is not self.current:
+                    self._retire(worker)
+                self.changed.notify_all()
+
+    def _retire(self, worker: _Worker | None) -> None:
+        """Stop a replaced process once its last cell is done."""
+        if worker is not None and worker.in_flight == 0:
+            worker.stop()
 
 
 _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
 
 
-def run_in_worker(affinity: str, function: Callable, *args, workers: int, stderr_path: str | None = None):
-    """Call ``function(*args)`` in this process's worker pool of ``workers`` processes.
+def run_in_worker(function: Callable, *args, slots: int, stderr_path: str | None = None):
+    """Call ``function(*args)`` in this run's training process of ``slots`` slots.
 
-    The worker's stderr is appended to ``stderr_path`` (if given) during the call.
-
-    If the worker dies, this raises WorkerDied and the slot starts a fresh
-    process next time, so Snakemake's retry of the job can succeed.
+    The process's stderr output during the call is appended to ``stderr_path``
+    (if given). If the process dies, this raises WorkerDied and the next call
+    starts a fresh process, so Snakemake's retry of the job can succeed.
     """
     global _pool
     with _pool_lock:
-        if _pool is None or len(_pool.workers) != workers:
-            _pool = WorkerPool(workers)
-    return _pool.run(affinity, function, *args, stderr_path=stderr_path)
+        if _pool is None or _pool.slots != slots:
+            _pool = WorkerPool(slots)
+    return _pool.run(function, *args, stderr_path=stderr_path)

@@ -13,4 +13,12 @@ rule train_cell:
         values=cell_values,
         settings=CELL_SETTINGS,
     run:
-        train_cell(input.split, params.values, params.settings, output.metrics, log[0], threads, cell_workers())
+        train_cell(
+            split=input.split,
+            values=params.values,
+            settings=params.settings,
+            metrics=output.metrics,
+            log=log[0],
+            threads=threads,
+            workers=cell_workers(),
+        )

@@ -10,15 +10,16 @@ import pandas as pd
 from gridflow.figures import style
 from gridflow.logs import job_log
 
-# How a cell's fit seconds were measured, as a marker: the fused loop run alone,
-# the fused loop including its XLA compile, or model.fit per model.
+# How a cell's fit seconds were measured, as a marker: the fused loop run alone
+# (built by an earlier cell), the fused loop including building it (trace and
+# compile), or model.fit per model.
 TIMING_KINDS = (
     (
-        "reused",
-        "fused loop, compiled earlier",
+        "memory",
+        "fused loop, built earlier",
         dict(marker="o", facecolor=style.CELL_COLOUR, edgecolor=style.CELL_COLOUR),
     ),
-    ("compiled", "fused loop incl. its compile", dict(marker="o", facecolor="none", edgecolor=style.CELL_COLOUR)),
+    ("compiled", "fused loop incl. building it", dict(marker="o", facecolor="none", edgecolor=style.CELL_COLOUR)),
     ("fit", "model.fit", dict(marker="s", facecolor=style.CONTRAST_COLOUR, edgecolor=style.CONTRAST_COLOUR)),
     ("unknown", "not recorded (older gridflow)", dict(marker="^", facecolor="#999999", edgecolor="#999999")),
 )
@@ -28,7 +29,8 @@ def timing_kind(row: pd.Series) -> str:
     """Which of TIMING_KINDS a summary row's fit_seconds is."""
     if row["trainer"] == "fit":
         return "fit"
-    return {"True": "compiled", "False": "reused"}.get(str(row["loop_compiled"]), "unknown")
+    source = row.get("loop_source")
+    return source if source in ("compiled", "memory") else "unknown"
 
 
 def plot_cost(summary_csv: str, metric: str, outputs: Sequence[str], log_path: str) -> None:

@@ -1,0 +1,147 @@
+"""Each training loop is built once and kept: dropout as an input, fingerprints, the on-disk cache."""
+
+import copy
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+from conftest import TINY_CONFIG, snakemake, write_config
+
+from gridflow.backend import keras_runtime
+
+keras_runtime(1)
+
+from gridflow.fitting import FitSettings, ModelTask  # noqa: E402
+from gridflow.fused import clear_loop_cache, fused_fit, loop_mode  # noqa: E402
+from gridflow.model import architecture_fingerprint, build_seeded, clear_states_cache, mlp, seeded_models  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(120, 5)).astype(np.float32)
+    y = (x[:, 0] - x[:, 2] > 0).astype(np.int32)
+    return [ModelTask(21, x[:90], y[:90], x[90:], y[90:]), ModelTask(22, x[30:], y[30:], x[:30], y[:30])]
+
+
+def train(dropout, tasks, epochs=3):
+    built = seeded_models("mlp", {"hidden_units": 6, "activation": "relu", "dropout": dropout}, 5, 2, [7, 8])
+    settings = FitSettings(epochs=epochs, batch_size=16, learning_rate=0.1)
+    return fused_fit(built.template, built.states, tasks, settings, architecture=built.fingerprint)
+
+
+def test_dropout_rates_share_one_loop_and_weights_but_still_drop(tasks):
+    clear_loop_cache()
+    clear_states_cache()
+    first = train(0.0, tasks)
+    reused = train(0.5, tasks)
+    assert first.loop_source in ("compiled", "disk") and reused.loop_source == "memory"
+    clear_loop_cache()
+    alone = train(0.5, tasks)  # the same cell with a loop of its own
+    assert alone.loop_source in ("compiled", "disk")
+    for a, b in zip(reused.models, alone.models):
+        np.testing.assert_array_equal(a.eval_probabilities, b.eval_probabilities)
+        assert a.history == b.history
+    assert not np.allclose(first.models[0].eval_probabilities, reused.models[0].eval_probabilities)
+
+
+def test_fingerprint_ignores_names_and_dropout_rates_only():
+    def fingerprint(**axes):
+        values = {"hidden_units": 6, "activation": "relu", "dropout": 0.3, **axes}
+        return architecture_fingerprint(build_seeded(mlp, values, 5, 2, seed=1))
+
+    assert fingerprint() == fingerprint() == fingerprint(dropout=0.0) == fingerprint(dropout=0.6)
+    assert len({fingerprint(), fingerprint(hidden_units=7), fingerprint(activation="tanh")}) == 3
+
+
+def test_models_whose_config_may_not_say_everything_have_no_fingerprint():
+    class Scaled(keras.Model):
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+            self.dense = keras.layers.Dense(2, activation="softmax")
+
+        def call(self, x):
+            return self.dense(x * self.factor)
+
+    subclassed = build_seeded(lambda n_features, n_classes: Scaled(3.0), {}, 5, 2, seed=1)
+    inputs = keras.Input((5,))
+    scaled = keras.layers.Lambda(lambda x: x * 3.0)(inputs)
+    with_lambda = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(scaled))
+    assert architecture_fingerprint(subclassed) is None and architecture_fingerprint(with_lambda) is None
+
+
+def test_short_cells_run_as_a_graph_long_ones_compile():
+    assert loop_mode(epochs=3, steps_per_epoch=8) == "graph"
+    assert loop_mode(epochs=20, steps_per_epoch=10) == "xla"
+
+
+# Batch size 4: 3 epochs x about 76 batches, long enough for XLA; 2 loops (hidden_units 4, 8).
+XLA_CONFIG = {**TINY_CONFIG, "grid": {**TINY_CONFIG["grid"], "batch_size": [4]}}
+
+
+def cell_records(workdir):
+    records = {}
+    for path in (workdir / "results/cells").rglob("metrics.json"):
+        record = json.loads(path.read_text())
+        records[record["cell"]] = record
+    return records
+
+
+def results_of(record):
+    """What a cell computed: every model's metrics and curves (not how long it took)."""
+    return [(m["metrics"], m["history"], m["epochs_run"]) for m in record["models"]]
+
+
+@pytest.fixture(scope="module")
+def compiled_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("compiled")
+    write_config(workdir, XLA_CONFIG)
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def test_each_distinct_loop_compiles_once_in_a_run(compiled_run):
+    records = cell_records(compiled_run).values()
+    sources = sorted(r["timing"]["loop_source"] for r in records)
+    assert sources == ["compiled", "compiled", "memory", "memory"]
+    assert {r["timing"]["loop_mode"] for r in records} == {"xla"}
+    assert len({r["execution"]["pid"] for r in records}) == 1  # one training process
+
+
+def test_a_later_run_loads_loops_from_disk_and_computes_the_same(compiled_run, tmp_path):
+    cache = compiled_run / ".snakemake/gridflow/xla-cache"
+    write_config(tmp_path, XLA_CONFIG)
+    snakemake(tmp_path, "--cores", "2", env={"GRIDFLOW_XLA_CACHE": str(cache)})
+    before, after = cell_records(compiled_run), cell_records(tmp_path)
+    assert sorted(r["timing"]["loop_source"] for r in after.values()) == ["disk", "disk", "memory", "memory"]
+    for cell, record in before.items():
+        assert results_of(after[cell]) == results_of(record), cell
+
+
+def test_a_corrupt_cache_entry_compiles_again_and_changes_nothing(compiled_run, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(compiled_run / ".snakemake/gridflow/xla-cache", cache)
+    entries = list(cache.rglob("*.pb"))
+    assert len(entries) == 2
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:100])  # cut short, as a crash mid-write would leave it
+    write_config(tmp_path, XLA_CONFIG)
+    snakemake(tmp_path, "--cores", "2", env={"GRIDFLOW_XLA_CACHE": str(cache)})
+    after = cell_records(tmp_path)
+    assert "disk" not in {r["timing"]["loop_source"] for r in after.values()}
+    assert all(r["status"] == "ok" and r["timing"]["loop_mode"] == "xla" for r in after.values())
+    for cell, record in cell_records(compiled_run).items():
+        assert results_of(after[cell]) == results_of(record), cell
+    assert list(cache.glob("*.unreadable-*"))  # set aside for inspection
+
+
+def test_a_cell_computes_the_same_whatever_else_the_grid_holds(compiled_run, tmp_path):
+    config = copy.deepcopy(XLA_CONFIG)
+    config["grid"] = {"hidden_units": [8], "learning_rate": [0.5], "batch_size": [4]}
+    write_config(tmp_path, config)
+    snakemake(tmp_path, "--cores", "1")
+    ((cell, record),) = cell_records(tmp_path).items()
+    assert results_of(record) == results_of(cell_records(compiled_run)[cell])

@@ -1,0 +1,106 @@
+"""Plan a cell's models: which repetition and fold each is, its seeds and its scaled data.
+
+NumPy only. Plans depend on the split file and the training settings alone, so
+a process plans once per split and reuses the plan for every cell it trains.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from gridflow.data import Split, fit_scaler, load_split
+from gridflow.fitting import ModelTask
+
+FULL = "full"  # the fold label of the model trained on the whole training part
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One model of a cell: which repetition and fold, its seeds and data."""
+
+    repetition: int
+    fold: int | str
+    weight_seed: int
+    task: ModelTask
+
+    @property
+    def role(self) -> str:
+        """'test' for the full-training-part model, else 'cv'."""
+        return "test" if self.fold == FULL else "cv"
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    """Every model of a cell, and what the split says about the data."""
+
+    models: list[ModelPlan]
+    n_features: int
+    n_classes: int
+    y_train: np.ndarray  # the whole training part's labels (class weights come from them)
+
+
+def model_seeds(root: int, repetition: int, fold: int | str) -> tuple[int, int]:
+    """(weight seed, shuffle seed) of one model, from (root seed, repetition, fold) only."""
+    fold_slot = 0 if fold == FULL else int(fold) + 1
+    state = np.random.SeedSequence([root, repetition, fold_slot]).generate_state(2)
+    return int(state[0] % 2**31), int(state[1] % 2**31)
+
+
+def plan_models(split: Split, repetitions: int, seed: int, scaler: str) -> list[ModelPlan]:
+    """Every model of a cell with its data, scaled on its own training samples."""
+    parts = []
+    for fold in range(split.n_folds):
+        train, held_out = split.folds != fold, split.folds == fold
+        scale = fit_scaler(scaler, split.x_train[train])
+        x_train, x_eval = scale(split.x_train[train]), scale(split.x_train[held_out])
+        parts.append((fold, x_train, split.y_train[train], x_eval, split.y_train[held_out]))
+    scale = fit_scaler(scaler, split.x_train)
+    parts.append((FULL, scale(split.x_train), split.y_train, scale(split.x_test), split.y_test))
+    plans = []
+    for repetition in range(repetitions):
+        for fold, x_train, y_train, x_eval, y_eval in parts:
+            weight_seed, shuffle_seed = model_seeds(seed, repetition, fold)
+            task = ModelTask(shuffle_seed, x_train, y_train, x_eval, y_eval)
+            plans.append(ModelPlan(repetition, fold, weight_seed, task))
+    return plans
+
+
+_plans: dict[tuple, CellPlan] = {}
+_plans_lock = threading.Lock()
+
+
+def plan_cell(split_path: str, *, repetitions: int, seed: int, scaler: str) -> CellPlan:
+    """The plan of every cell trained on this split with these settings, read and scaled once per process.
+
+    Keyed by the split file's path, size and modification time, so a new
+    split is read again.
+    """
+    info = os.stat(split_path)
+    key = (os.path.abspath(split_path), info.st_size, info.st_mtime_ns, repetitions, seed, scaler)
+    with _plans_lock:
+        plan = _plans.get(key)
+        if plan is None:
+            split = load_split(split_path)
+            models = plan_models(split, repetitions, seed, scaler)
+            plan = CellPlan(models, split.x_train.shape[1], len(split.class_names), split.y_train)
+            _plans.clear()  # one split at a time: a process trains one experiment
+            _plans[key] = plan
+    return plan
+
+
+def clear_plan_cache() -> None:
+    """Forget the cached plan (the next cell reads its split again)."""
+    with _plans_lock:
+        _plans.clear()
+
+
+def class_weights(labels: np.ndarray, n_classes: int, mode: str) -> tuple[float, ...] | None:
+    """Keras-style class weights: None, or 'balanced' as scikit-learn computes them."""
+    if mode == "none":
+        return None
+    counts = np.bincount(labels, minlength=n_classes)
+    return tuple(float(len(labels) / (n_classes * c)) if c else 0.0 for c in counts)
