@@ -10,11 +10,10 @@ noisy machine; absolute seconds depend on it.
 from __future__ import annotations
 
 import argparse
-import json
+import copy
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
@@ -31,41 +31,46 @@ from gridflow.backend import keras_runtime  # noqa: E402
 
 keras_runtime(1)
 
+from workflow_runs import describe, run_workflow  # noqa: E402
+
 from gridflow import fused, model  # noqa: E402
 from gridflow.data import load_dataset, make_split  # noqa: E402
-from gridflow.train import class_weights, fit_one, plan_models  # noqa: E402
+from gridflow.fitting import FitSettings  # noqa: E402
+from gridflow.keras_fit import fit_one  # noqa: E402
+from gridflow.plan import class_weights, plan_models  # noqa: E402
+from gridflow.train import clear_process_caches  # noqa: E402
 
 DEFAULT_CELL = {"hidden_units": 32, "activation": "relu", "dropout": 0.3}
 
 
-def plans_and_states(axes, repetitions=3, folds=5):
+def plans_and_models(axes, repetitions=3, folds=5):
     split = make_split(load_dataset("breast_cancer", None), 0.2, folds, 0.2, 42)
     plans = plan_models(split, repetitions, 42, "standard")
-    template, states = model.seeded_states("mlp", axes, 30, 2, [p.weight_seed for p in plans])
-    return split, plans, template, states
+    built = model.seeded_models("mlp", axes, 30, 2, [p.weight_seed for p in plans])
+    return split, plans, built
 
 
-def fresh_caches():
-    fused._loops.clear()
-    model._states.clear()
+def fused_fit(built, plans, settings):
+    tasks = [p.task for p in plans]
+    return fused.fused_fit(built.template, built.states[: len(tasks)], tasks, settings, architecture=built.fingerprint)
 
 
 def one_cell(batch_size: int, fit_models: int) -> None:
     """The default cell's 18 models: fused (cold and warm) against sequential model.fit."""
-    settings = fused.FitSettings(epochs=20, batch_size=batch_size, learning_rate=0.01)
+    settings = FitSettings(epochs=20, batch_size=batch_size, learning_rate=0.01)
     # Pay TensorFlow's and XLA's one-time start-up on another architecture first:
     # a process pays it once, not per cell (see the whole-grid figures).
     t0 = time.perf_counter()
-    _, plans, template, states = plans_and_states({"hidden_units": 2, "activation": "tanh", "dropout": 0.0})
-    fused.fused_fit(template, states, [p.task for p in plans], fused.FitSettings(1, 64, 0.01))
+    _, plans, built = plans_and_models({"hidden_units": 2, "activation": "tanh", "dropout": 0.0})
+    fused_fit(built, plans, FitSettings(1, 64, 0.01))
     start_up = time.perf_counter() - t0
-    fresh_caches()
+    clear_process_caches()
     t0 = time.perf_counter()
-    split, plans, template, states = plans_and_states(DEFAULT_CELL)
-    results = fused.fused_fit(template, states, [p.task for p in plans], settings)
+    split, plans, built = plans_and_models(DEFAULT_CELL)
+    results = fused_fit(built, plans, settings).models
     cold = time.perf_counter() - t0
     t0 = time.perf_counter()
-    fused.fused_fit(template, states, [p.task for p in plans], settings)
+    fused_fit(built, plans, settings)
     warm = time.perf_counter() - t0
     t0 = time.perf_counter()
     fitted = []
@@ -93,12 +98,12 @@ def fused_vs_fit_grid() -> None:
         for activation in ("linear", "relu"):
             for lr in (0.01, 0.1, 0.5):
                 axes = {"hidden_units": units, "activation": activation, "dropout": 0.3}
-                split, plans, template, states = plans_and_states(axes, repetitions=1)
+                split, plans, built = plans_and_models(axes, repetitions=1)
                 cv = [p for p in plans if p.role == "cv"]
-                settings = fused.FitSettings(
+                settings = FitSettings(
                     epochs=20, batch_size=32, learning_rate=lr, class_weight=class_weights(split.y_train, 2, "none")
                 )
-                ours = fused.fused_fit(template, states[: len(cv)], [p.task for p in cv], settings)
+                ours = fused_fit(built, cv, settings).models
                 ref = [fit_one(model.build_seeded(model.mlp, axes, 30, 2, p.weight_seed), p.task, settings) for p in cv]
                 a = np.mean([_accuracy(r, p) for r, p in zip(ours, cv)])
                 b = np.mean([_accuracy(r, p) for r, p in zip(ref, cv)])
@@ -112,51 +117,54 @@ def _accuracy(result, plan) -> float:
 
 
 def whole_grid(cores: int) -> None:
-    """`snakemake --cores N` on the default 216-cell config, with memory sampled as cells finish."""
+    """The default 216-cell config in a fresh folder (memory sampled as cells finish), then grown by a learning rate."""
     import psutil
 
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", tmp,
-               "--configfile", str(ROOT / "config/config.yaml"), "--cores", str(cores), "--quiet"]  # fmt: skip
-        samples: list[tuple[int, float, float]] = []  # (cells done, tree RSS, largest process RSS)
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        samples: list[tuple[int, float, float]] = []  # (cells done, all processes' RSS, largest process RSS)
         done = threading.Event()
 
         def sample():
-            parent = psutil.Process(proc.pid)
+            me = psutil.Process()
             while not done.is_set():
                 try:
-                    rss = [p.memory_info().rss / 2**20 for p in [parent, *parent.children(recursive=True)]]
+                    tree = [p for p in me.children(recursive=True) if "snakemake" in " ".join(p.cmdline()[:3])]
+                    processes = [q for p in tree for q in [p, *p.children(recursive=True)]]
+                    rss = [q.memory_info().rss / 2**20 for q in processes]
                 except psutil.Error:
-                    break
-                cells = sum(1 for _ in (workdir / "results/cells").rglob("metrics.json"))
-                samples.append((cells, sum(rss), max(rss)))
+                    continue
+                if rss:
+                    cells = sum(1 for _ in (workdir / "results/cells").rglob("metrics.json"))
+                    samples.append((cells, sum(rss), max(rss)))
                 time.sleep(0.5)
 
         sampler = threading.Thread(target=sample)
         sampler.start()
-        _, err = proc.communicate()
-        wall = time.perf_counter() - t0
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env.pop("GRIDFLOW_XLA_CACHE", None)  # the folder's own cache, empty at first
+        first = run_workflow(workdir, config, cores, env)
         done.set()
         sampler.join()
-        if proc.returncode:
-            print(err[-3000:])
-            raise SystemExit("the workflow failed")
-        records = [json.loads(p.read_text()) for p in (workdir / "results/cells").rglob("metrics.json")]
+        grown = copy.deepcopy(config)
+        grown["grid"]["learning_rate"] = sorted([*config["grid"]["learning_rate"], 0.05])
+        again = run_workflow(workdir, grown, cores, env)
+    records = first.records
     n = len(records)
-    train = [r["timing"]["build_seconds"] + r["timing"]["fit_seconds"] for r in records]
-    in_job = [r["timing"]["total_seconds"] - t for r, t in zip(records, train)]
-    outside = (wall * cores - sum(r["timing"]["total_seconds"] for r in records)) / n
     at = {k: max((big for c, _, big in samples if c <= k), default=float("nan")) for k in (20, n)}
     print(f"\n## Whole default grid: {n} cells, snakemake --cores {cores}")
-    print(f"wall time: {wall:.0f} s ({wall / 60:.1f} min)")
-    print(f"peak memory, all processes together (Snakemake + workers): {max(t for _, t, _ in samples):.0f} MiB")
+    print(f"fresh folder: {describe(first)}")
+    print(f"peak memory, all processes together (Snakemake + training process): "
+          f"{max(t for _, t, _ in samples):.0f} MiB")  # fmt: skip
     print(f"largest process after 20 cells: {at[20]:.0f} MiB, after {n}: {at[n]:.0f} MiB (ratio {at[n] / at[20]:.2f})")
-    print(f"training per cell (weights + compiled loop): median {statistics.median(train):.2f} s")
-    print(f"overhead per cell inside its job (load, plan, score, write): median {statistics.median(in_job):.3f} s")
-    print(f"overhead per cell outside its job (scheduling, start-up, summary, figures; core-seconds): {outside:.2f} s")
+    for source in ("compiled", "disk", "memory"):
+        fits = [r["timing"]["fit_seconds"] for r in records if r["timing"]["loop_source"] == source]
+        if fits:
+            print(f"fit seconds per cell, loop {source}: median {statistics.median(fits):.2f} ({len(fits)} cells)")
+    in_job = [r["timing"]["total_seconds"] - r["timing"]["build_seconds"] - r["timing"]["fit_seconds"] for r in records]
+    print(f"overhead per cell inside its job (plan, score, write): median {statistics.median(in_job):.3f} s")
+    print(f"grown by learning rate 0.05 ({len(again.records)} new cells): {describe(again)}")
 
 
 def main() -> None:

@@ -63,7 +63,8 @@ def run(tmp_path_factory):
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(record(values)))
         paths.append(str(path))
-    write_summary(paths, sorted(GRID), "accuracy", folder / "summary.csv", folder / "best.json", folder / "s.log")
+    write_summary(metric_paths=paths, axes=sorted(GRID), metric="accuracy", csv_path=folder / "summary.csv",
+                  best_path=folder / "best.json", log_path=folder / "s.log")  # fmt: skip
     return folder, paths
 
 
@@ -76,9 +77,9 @@ def svg_text(path) -> str:
     return " ".join(re.findall(r">([^<>]+)</text>", path.read_text()))
 
 
-def draw(run, function, *args, name="figure"):
+def draw(run, function, name="figure", **arguments):
     outputs = [str(run[0] / f"{name}.png"), str(run[0] / f"{name}.svg")]
-    function(*args, outputs, str(run[0] / f"{name}.log"))
+    function(**arguments, outputs=outputs, log_path=str(run[0] / f"{name}.log"))
     png = (run[0] / f"{name}.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
@@ -111,12 +112,12 @@ def test_one_colour_scale_spans_every_ok_cell(run):
 
 
 def test_heatmaps_show_values_and_name_broken_cells(run):
-    text = draw(run, plot_heatmap, run[0] / "summary.csv", run[0] / "best.json", GRID, "act", "units", "accuracy",
-                "slice", name="slice")  # fmt: skip
+    text = draw(run, plot_heatmap, summary_csv=run[0] / "summary.csv", best_json=run[0] / "best.json", grid=GRID,
+                a="act", b="units", metric="accuracy", flavour="slice", name="slice")  # fmt: skip
     assert "others at the best cell: lr=1" in text  # the best cell is relu/lr 1/units 8
     assert "0.950" in text and "0.850" in text and "diverged" in text
-    text = draw(run, plot_heatmap, run[0] / "summary.csv", run[0] / "best.json", GRID, "lr", "units", "accuracy",
-                "marginal", name="marginal")  # fmt: skip
+    text = draw(run, plot_heatmap, summary_csv=run[0] / "summary.csv", best_json=run[0] / "best.json", grid=GRID,
+                a="lr", b="units", metric="accuracy", flavour="marginal", name="marginal")  # fmt: skip
     assert "best over act" in text and "mean over act" in text
     assert text.count("1/2 not ok") == 4  # lr=1 squares, both panels
     assert "0.805" in text and "0.905" in text
@@ -128,7 +129,8 @@ def test_marginal_effect_per_value_of_an_axis(run):
     assert sorted(effects[1].cell_means) == pytest.approx([0.90, 0.91, 0.95])
     assert effects[1].best_mean == pytest.approx(0.95) and effects[1].best_std == pytest.approx(0.01)
     assert [e.n_not_ok for e in effects] == [1, 1]
-    text = draw(run, plot_marginal_effect, run[0] / "summary.csv", GRID, "units", "accuracy", name="effect")
+    text = draw(run, plot_marginal_effect, summary_csv=run[0] / "summary.csv", grid=GRID, axis="units",
+                metric="accuracy", name="effect")  # fmt: skip
     assert "spread over act, lr" in text and "1 not ok" in text
 
 
@@ -143,7 +145,8 @@ def test_learning_curves_of_the_top_ok_cells(run):
     table = table_of(run)
     assert top_cells(table, 2) == ["act~relu/lr~1/units~8", "act~relu/lr~0.1/units~8"]
     cells = [cell_id(v) for v in expand_grid(GRID)]
-    text = draw(run, plot_learning_curves, run[0] / "summary.csv", cells, run[1], 2, "accuracy", name="curves")
+    text = draw(run, plot_learning_curves, summary_csv=run[0] / "summary.csv", cells=cells, metric_paths=run[1],
+                top=2, metric="accuracy", name="curves")  # fmt: skip
     assert "#1  act=relu, lr=1, units=8" in text and "#2  act=relu, lr=0.1, units=8" in text
     assert "mean CV accuracy 0.950 ± 0.010" in text and "held-out fold" in text
 
@@ -152,7 +155,7 @@ def test_cost_marks_how_each_time_was_measured(run):
     table = table_of(run)
     kinds = table.set_index("cell").apply(timing_kind, axis=1)
     assert kinds["act~relu/lr~0.1/units~4"] == "compiled" and kinds["act~relu/lr~1/units~4"] == "memory"
-    text = draw(run, plot_cost, run[0] / "summary.csv", "accuracy", name="cost")
+    text = draw(run, plot_cost, summary_csv=run[0] / "summary.csv", metric="accuracy", name="cost")
     assert "cost of 6 cell(s); 2 diverged, failed or missing not shown" in text
     assert "fused loop incl. building it" in text and "fused loop, built earlier" in text
 

@@ -103,12 +103,12 @@ def test_write_summary_files(tmp_path):
         paths.append(tmp_path / f"{i}.json")
         paths[-1].write_text(json.dumps(rec))
     write_summary(
-        [str(p) for p in paths],
-        ["lr", "units"],
-        "accuracy",
-        tmp_path / "s.csv",
-        tmp_path / "b.json",
-        tmp_path / "l.log",
+        metric_paths=[str(p) for p in paths],
+        axes=["lr", "units"],
+        metric="accuracy",
+        csv_path=tmp_path / "s.csv",
+        best_path=tmp_path / "b.json",
+        log_path=tmp_path / "l.log",
     )
     assert len(pd.read_csv(tmp_path / "s.csv")) == 5
     assert json.loads((tmp_path / "b.json").read_text())["cell"] == "lr~0.1/units~8"

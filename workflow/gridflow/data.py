@@ -205,7 +205,7 @@ def fit_scaler(name: str, x: np.ndarray):
     return lambda a: ((a - center) / scale).astype(np.float32)
 
 
-def write_split(dataset_spec: Mapping, split_spec: Mapping, cv_folds: int, path: str, log_path: str) -> None:
+def write_split(*, dataset_spec: Mapping, split_spec: Mapping, cv_folds: int, path: str, log_path: str) -> None:
     """Load the data set, split it and save the split: the body of rule split_data."""
     with job_log(log_path) as log:
         dataset = load_dataset(dataset_spec["source"], dataset_spec.get("target"))

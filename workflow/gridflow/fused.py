@@ -19,7 +19,6 @@ import math
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from unittest import mock
@@ -32,27 +31,28 @@ from tensorflow.python.framework import ops as tf_ops
 
 from gridflow.backend import active_xla_cache
 from gridflow.fitting import HISTORY_KEYS, FitResult, FitSettings, ModelResult, ModelTask
+from gridflow.lru import BoundedCache
 from gridflow.model import ModelState, runtime_dropout_layers, seed_lock
 
 # A cell compiles its loop with XLA when each model runs at least this many
 # optimizer steps (epochs x batches per epoch); shorter cells run the loop as a
-# plain TensorFlow graph. Measured on the default cell (docs/benchmarks.md):
-# XLA saves about 0.8 ms per step of 18 models and costs about 1.2 s to compile,
-# so it pays for itself once a loop's cells run about 1,500 steps together; a
-# loop is usually shared by ten or more cells, hence 150 per cell.
-XLA_MIN_STEPS = 150
+# plain TensorFlow graph. Measured (docs/benchmarks.md): XLA saves about 1.5 ms
+# a step and costs 1-3 s to compile, so it pays once a loop's cells run some
+# 1,500 steps together; 300 a cell covers the 4-12 cells that usually share one.
+# Decided by the cell alone, so its results never depend on the rest of the grid.
+XLA_MIN_STEPS = 300
 
 
 class UnsupportedModel(Exception):
     """The models cannot be trained by the fused loop; use ``model.fit``."""
 
 
+# A loop's names (and so its disk cache marker) change with this file's code.
+_SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
 # Compiled loops, bounded so a long-lived process's memory stays flat.
-_LOOP_CACHE_SIZE = 64
-_loops: OrderedDict = OrderedDict()
-_loops_lock = threading.Lock()
+_loops = BoundedCache(64)
 _loops_built = 0
-_first_runs_lock = threading.Lock()
 
 
 def loops_built() -> int:
@@ -62,8 +62,7 @@ def loops_built() -> int:
 
 def clear_loop_cache() -> None:
     """Forget every compiled loop of this process (the next cell of each compiles again)."""
-    with _loops_lock:
-        _loops.clear()
+    _loops.clear()
 
 
 def loop_mode(epochs: int, steps_per_epoch: int) -> str:
@@ -150,7 +149,7 @@ def fused_fit(
             out, source = loop.run(trainable, non_trainable, inputs)
             break
         except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as error:
-            _forget_loop(key)
+            _loops.discard(key)
             reason = f"{type(error).__name__}: {error}".splitlines()[0]
             if mode == "graph":
                 raise UnsupportedModel(f"the fused loop failed to build: {reason}") from error
@@ -167,23 +166,17 @@ def fused_fit(
 
 def _cached_loop(key: tuple, template: keras.Model, settings: FitSettings, mode: str) -> _FusedLoop:
     """The loop for ``key``: this process's, or a new one (built on its first run)."""
-    global _loops_built
-    with _loops_lock:
-        loop = _loops.pop(key, None)
-        if loop is None:
-            # Above TensorFlow's own counter and below 2**63 (the names' numbers are also tensor ids).
-            name_seed = 10**12 + int(hashlib.sha256(repr(key).encode()).hexdigest()[:9], 16) * 10**6
-            loop = _FusedLoop(template, settings, jit_compile=mode == "xla", name_seed=name_seed)
-            _loops_built += 1
-        _loops[key] = loop
-        while len(_loops) > _LOOP_CACHE_SIZE:
-            _loops.popitem(last=False)
+
+    def new_loop() -> _FusedLoop:
+        global _loops_built
+        _loops_built += 1
+        # Above TensorFlow's own counter and below 2**63 (the names' numbers are also tensor ids).
+        digest = hashlib.sha256(f"{_SOURCE_DIGEST}{key!r}".encode()).hexdigest()
+        name_seed = 10**12 + int(digest[:9], 16) * 10**6
+        return _FusedLoop(template, settings, jit_compile=mode == "xla", name_seed=name_seed)
+
+    loop, _ = _loops.get_or_create(key, new_loop)
     return loop
-
-
-def _forget_loop(key: tuple) -> None:
-    with _loops_lock:
-        _loops.pop(key, None)
 
 
 def _stack_padded(arrays: Sequence[np.ndarray], dtype) -> np.ndarray:
@@ -254,13 +247,6 @@ def _uids_from(start: int):
         yield
 
 
-def _entries(cache: Path) -> set[str]:
-    try:
-        return set(os.listdir(cache))
-    except OSError:
-        return set()
-
-
 def _set_aside(cache: Path) -> None:
     """Move a cache folder that TensorFlow could not read out of the way, keeping it for inspection."""
     with contextlib.suppress(OSError):
@@ -312,23 +298,29 @@ class _FusedLoop:
         return self._compiled(trainable, non_trainable, data), "memory"
 
     def _build_and_run(self, trainable, non_trainable, data) -> tuple[tuple, str]:
-        """Trace with names that depend on the loop alone, then run: XLA compiles, or loads from its disk cache."""
+        """Trace with names that depend on the loop alone, then run: XLA compiles, or loads from its disk cache.
+
+        A marker file per loop says an earlier run compiled it into the cache,
+        so this run's first call loads it (``disk``) rather than compiling.
+        """
         self._trace(trainable, non_trainable, data, self.name_seed)
         cache = active_xla_cache() if self.jit_compile else None
         if cache is None:
             return self._compiled(trainable, non_trainable, data), "compiled"
-        with _first_runs_lock:  # one at a time, so a new cache entry is known to be this loop's
-            before = _entries(cache)
-            try:
-                out = self._compiled(trainable, non_trainable, data)
-            except tf.errors.OpError:
-                # An entry TensorFlow could not read (cut short by a crash, corrupt). It remembers
-                # the failure under the program's name, so trace under other names and compile.
-                _set_aside(cache)
-                self._trace(trainable, non_trainable, data, self.name_seed + 500_000)
-                before = _entries(cache)
-                out = self._compiled(trainable, non_trainable, data)
-            return out, "compiled" if _entries(cache) - before else "disk"
+        marker = cache / f"gridflow-loop-{self.name_seed}"
+        cached = marker.exists()
+        try:
+            out = self._compiled(trainable, non_trainable, data)
+        except tf.errors.OpError:
+            # An entry TensorFlow could not read (cut short by a crash, corrupt). It remembers
+            # the failure under the program's name, so trace under other names and compile.
+            _set_aside(cache)
+            self._trace(trainable, non_trainable, data, self.name_seed + 500_000)
+            out, cached = self._compiled(trainable, non_trainable, data), False
+        if not cached:
+            with contextlib.suppress(OSError):
+                marker.touch()
+        return out, "disk" if cached else "compiled"
 
     def _trace(self, trainable, non_trainable, data, name_seed: int) -> None:
         self._compiled = tf.function(self._loop, jit_compile=self.jit_compile)

@@ -9,7 +9,6 @@ import hashlib
 import importlib
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from unittest import mock
@@ -17,6 +16,8 @@ from unittest import mock
 import keras
 import numpy as np
 from keras.src.backend.common import global_state
+
+from gridflow.lru import BoundedCache
 
 # Keras seeds weights, dropout and fit's shuffling from process-wide state, and
 # TensorFlow names what it traces from a process-wide counter, so whatever sets
@@ -174,41 +175,39 @@ class SeededModels:
     states: list[ModelState]
 
 
-# Initial weights depend only on the architecture and the seeds (not on the
-# learning rate, batch size or dropout rate), so cells that share an
-# architecture fingerprint share them. Bounded, so a long-lived process stays flat.
-_STATES_CACHE_SIZE = 32
-_states: OrderedDict = OrderedDict()
-_states_lock = threading.Lock()
+# Templates (a cell's model, for its architecture and dropout rates) depend on
+# the builder, its axis values and the first seed; initial weights only on the
+# architecture and the seeds (not on the learning rate, batch size or dropout
+# rate), so cells that share an architecture fingerprint share them.
+_templates = BoundedCache(256)
+_states = BoundedCache(32)
 
 
 def seeded_models(spec: str, axes: Mapping[str, object], n_features: int, n_classes: int, seeds: Sequence[int]):
     """The template model for these axes and the initial state of one model per seed.
 
-    The same arguments give the same values whether or not the states come
-    from the cache: the key is the architecture's fingerprint (or, where there
-    is none, the builder and every axis value) and the seeds.
+    The same arguments give the same values whether or not they come from the
+    caches: states are keyed by the architecture's fingerprint (or, where
+    there is none, the builder and every axis value) and the seeds.
     """
     builder = resolve_builder(spec)
-    template = build_seeded(builder, axes, n_features, n_classes, seeds[0])
-    fingerprint = architecture_fingerprint(template)
-    identity = fingerprint or (spec, tuple(sorted(axes.items())))
-    key = (identity, n_features, n_classes, tuple(seeds))
-    with _states_lock:
-        states = _states.get(key)
-        if states is not None:
-            _states.move_to_end(key)
+    template_key = (spec, tuple(sorted(axes.items())), n_features, n_classes, seeds[0])
+    cached = _templates.get(template_key)
+    if cached is None:
+        template = build_seeded(builder, axes, n_features, n_classes, seeds[0])
+        cached = (template, architecture_fingerprint(template))
+        _templates.put(template_key, cached)
+    template, fingerprint = cached
+    key = (fingerprint or template_key[:2], n_features, n_classes, tuple(seeds))
+    states = _states.get(key)
     if states is None:
         models = [template] + [build_seeded(builder, axes, n_features, n_classes, s) for s in seeds[1:]]
         states = [ModelState.of(m) for m in models]
-        with _states_lock:
-            _states[key] = states
-            while len(_states) > _STATES_CACHE_SIZE:
-                _states.popitem(last=False)
+        _states.put(key, states)
     return SeededModels(template, fingerprint, states)
 
 
-def clear_states_cache() -> None:
-    """Forget every cached initial state (benchmarks and tests measure cold starts with it)."""
-    with _states_lock:
-        _states.clear()
+def clear_model_caches() -> None:
+    """Forget every cached template and initial state (benchmarks and tests measure cold starts with it)."""
+    _templates.clear()
+    _states.clear()

@@ -7,13 +7,13 @@ a process plans once per split and reuses the plan for every cell it trains.
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from gridflow.data import Split, fit_scaler, load_split
 from gridflow.fitting import ModelTask
+from gridflow.lru import BoundedCache
 
 FULL = "full"  # the fold label of the model trained on the whole training part
 
@@ -69,8 +69,8 @@ def plan_models(split: Split, repetitions: int, seed: int, scaler: str) -> list[
     return plans
 
 
-_plans: dict[tuple, CellPlan] = {}
-_plans_lock = threading.Lock()
+# One split at a time: a process trains one experiment.
+_plans = BoundedCache(1)
 
 
 def plan_cell(split_path: str, *, repetitions: int, seed: int, scaler: str) -> CellPlan:
@@ -81,21 +81,18 @@ def plan_cell(split_path: str, *, repetitions: int, seed: int, scaler: str) -> C
     """
     info = os.stat(split_path)
     key = (os.path.abspath(split_path), info.st_size, info.st_mtime_ns, repetitions, seed, scaler)
-    with _plans_lock:
-        plan = _plans.get(key)
-        if plan is None:
-            split = load_split(split_path)
-            models = plan_models(split, repetitions, seed, scaler)
-            plan = CellPlan(models, split.x_train.shape[1], len(split.class_names), split.y_train)
-            _plans.clear()  # one split at a time: a process trains one experiment
-            _plans[key] = plan
-    return plan
+
+    def plan() -> CellPlan:
+        split = load_split(split_path)
+        models = plan_models(split, repetitions, seed, scaler)
+        return CellPlan(models, split.x_train.shape[1], len(split.class_names), split.y_train)
+
+    return _plans.get_or_create(key, plan)[0]
 
 
 def clear_plan_cache() -> None:
     """Forget the cached plan (the next cell reads its split again)."""
-    with _plans_lock:
-        _plans.clear()
+    _plans.clear()
 
 
 def class_weights(labels: np.ndarray, n_classes: int, mode: str) -> tuple[float, ...] | None:

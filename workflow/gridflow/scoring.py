@@ -9,7 +9,6 @@ every metric against scikit-learn's.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 METRICS = ("accuracy", "loss", "roc_auc", "f1", "precision", "recall")
 # Metrics where a smaller value is better.
@@ -54,9 +53,20 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
 
 
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing their mean rank (scipy's rankdata, without importing SciPy)."""
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(values)])
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(starts + (sizes + 1) / 2, sizes)
+    return ranks
+
+
 def _binary_roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve: the Mann-Whitney U statistic, ties counted half."""
-    ranks = rankdata(scores)
+    ranks = _average_ranks(scores)
     n_pos = int(positive.sum())
     n_neg = len(positive) - n_pos
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

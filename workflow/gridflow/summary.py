@@ -92,7 +92,7 @@ def _plain(value):
 
 
 def write_summary(
-    metric_paths: Sequence[str], axes: Sequence[str], metric: str, csv_path: str, best_path: str, log_path: str
+    *, metric_paths: Sequence[str], axes: Sequence[str], metric: str, csv_path: str, best_path: str, log_path: str
 ) -> None:
     """Read the metrics files, write summary.csv and best.json atomically: the body of rule summarize."""
     with job_log(log_path) as log:

@@ -94,7 +94,7 @@ def best_cell_html(best: Mapping, config: Mapping) -> str:
 
 
 def write_tables(
-    summary_csv: str, best_json: str, config: Mapping, summary_out: str, best_out: str, log_path: str
+    *, summary_csv: str, best_json: str, config: Mapping, summary_out: str, best_out: str, log_path: str
 ) -> None:
     """Write summary.html and best_cell.html atomically: the body of rule tables."""
     with job_log(log_path) as log:

@@ -204,7 +204,7 @@ def clear_process_caches() -> None:
     clear_plan_cache()
     if "gridflow.fused" in sys.modules:  # never import TensorFlow just to clear
         from gridflow.fused import clear_loop_cache
-        from gridflow.model import clear_states_cache
+        from gridflow.model import clear_model_caches
 
         clear_loop_cache()
-        clear_states_cache()
+        clear_model_caches()

@@ -179,6 +179,14 @@ _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
 
 
+def _pool_of(slots: int) -> WorkerPool:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool.slots != slots:
+            _pool = WorkerPool(slots)
+        return _pool
+
+
 def run_in_worker(function: Callable, *args, slots: int, stderr_path: str | None = None):
     """Call ``function(*args)`` in this run's training process of ``slots`` slots.
 
@@ -186,8 +194,4 @@ def run_in_worker(function: Callable, *args, slots: int, stderr_path: str | None
     (if given). If the process dies, this raises WorkerDied and the next call
     starts a fresh process, so Snakemake's retry of the job can succeed.
     """
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool.slots != slots:
-            _pool = WorkerPool(slots)
-    return _pool.run(function, *args, stderr_path=stderr_path)
+    return _pool_of(slots).run(function, *args, stderr_path=stderr_path)

@@ -13,6 +13,7 @@ from gridflow.figures.cost import plot_cost
 from gridflow.figures.curves import plot_learning_curves
 from gridflow.figures.effects import plot_marginal_effect
 from gridflow.figures.heatmaps import FLAVOURS, plot_heatmap
+from gridflow.figures.pool import draw
 from gridflow.io import remove_unlisted
 from gridflow.summary import write_summary
 from gridflow.tables import write_tables
@@ -71,11 +72,20 @@ def cell_values(wildcards):
     return CELLS[wildcards.cell]
 
 
+def local_threaded_run():
+    """Whether jobs run as threads of this Snakemake process (profiles/default)."""
+    return workflow.is_main_process and workflow.execution_settings.use_threads
+
+
 def cell_workers():
-    """Worker processes for cells trained by this process: the run's cores in a
-    local threaded run (profiles/default), else 0 (train in the job's own process)."""
-    local_threads = workflow.is_main_process and workflow.execution_settings.use_threads
-    return workflow.cores if local_threads else 0
+    """Cells the training process trains at once: the run's cores in a local
+    threaded run, else 0 (train in the job's own process)."""
+    return workflow.cores if local_threaded_run() else 0
+
+
+def figure_processes():
+    """Processes that draw figures: the run's cores in a local threaded run, else 0 (the job's own)."""
+    return workflow.cores if local_threaded_run() else 0
 
 
 def cell_runtime(wildcards, attempt):

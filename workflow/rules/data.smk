@@ -10,4 +10,10 @@ rule split_data:
         split=config["split"],
         cv_folds=config["training"]["cv_folds"],
     run:
-        write_split(params.dataset, params.split, params.cv_folds, output[0], log[0])
+        write_split(
+            dataset_spec=params.dataset,
+            split_spec=params.split,
+            cv_folds=params.cv_folds,
+            path=output[0],
+            log_path=log[0],
+        )

@@ -18,16 +18,18 @@ rule plot_heatmap:
         metric=config["training"]["metric"],
         about=ABOUT_CELLS,
     run:
-        plot_heatmap(
-            input.summary,
-            input.best,
-            params.grid,
-            wildcards.a,
-            wildcards.b,
-            params.metric,
-            wildcards.flavour,
-            output,
-            log[0],
+        draw(
+            plot_heatmap,
+            processes=figure_processes(),
+            summary_csv=input.summary,
+            best_json=input.best,
+            grid=params.grid,
+            a=wildcards.a,
+            b=wildcards.b,
+            metric=params.metric,
+            flavour=wildcards.flavour,
+            outputs=list(output),
+            log_path=log[0],
         )
 
 
@@ -49,7 +51,16 @@ rule plot_marginal_effect:
         metric=config["training"]["metric"],
         about=ABOUT_CELLS,
     run:
-        plot_marginal_effect(input[0], params.grid, wildcards.axis, params.metric, output, log[0])
+        draw(
+            plot_marginal_effect,
+            processes=figure_processes(),
+            summary_csv=input[0],
+            grid=params.grid,
+            axis=wildcards.axis,
+            metric=params.metric,
+            outputs=list(output),
+            log_path=log[0],
+        )
 
 
 rule plot_learning_curves:
@@ -72,7 +83,17 @@ rule plot_learning_curves:
         metric=config["training"]["metric"],
         about=ABOUT_CELLS,
     run:
-        plot_learning_curves(input.summary, params.cells, input.metrics, params.top, params.metric, output, log[0])
+        draw(
+            plot_learning_curves,
+            processes=figure_processes(),
+            summary_csv=input.summary,
+            cells=params.cells,
+            metric_paths=list(input.metrics),
+            top=params.top,
+            metric=params.metric,
+            outputs=list(output),
+            log_path=log[0],
+        )
 
 
 rule plot_cost:
@@ -92,4 +113,11 @@ rule plot_cost:
         metric=config["training"]["metric"],
         about=ABOUT_CELLS,
     run:
-        plot_cost(input[0], params.metric, output, log[0])
+        draw(
+            plot_cost,
+            processes=figure_processes(),
+            summary_csv=input[0],
+            metric=params.metric,
+            outputs=list(output),
+            log_path=log[0],
+        )

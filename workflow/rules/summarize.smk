@@ -17,4 +17,11 @@ rule summarize:
         axes=AXES,
         metric=config["training"]["metric"],
     run:
-        write_summary(input, params.axes, params.metric, output.summary, output.best, log[0])
+        write_summary(
+            metric_paths=list(input),
+            axes=params.axes,
+            metric=params.metric,
+            csv_path=output.summary,
+            best_path=output.best,
+            log_path=log[0],
+        )

@@ -22,4 +22,11 @@ rule tables:
         metric=config["training"]["metric"],
         about=ABOUT_CELLS,
     run:
-        write_tables(input.summary, input.best, params.config, output.summary, output.best, log[0])
+        write_tables(
+            summary_csv=input.summary,
+            best_json=input.best,
+            config=params.config,
+            summary_out=output.summary,
+            best_out=output.best,
+            log_path=log[0],
+        )

@@ -33,7 +33,7 @@ def timing_kind(row: pd.Series) -> str:
     return source if source in ("compiled", "memory") else "unknown"
 
 
-def plot_cost(summary_csv: str, metric: str, outputs: Sequence[str], log_path: str) -> None:
+def plot_cost(*, summary_csv: str, metric: str, outputs: Sequence[str], log_path: str) -> None:
     """Draw score vs fit seconds and vs parameter count per cell (PNG and SVG): the body of rule plot_cost."""
     with job_log(log_path) as log, style.styled():
         table = pd.read_csv(summary_csv)

@@ -44,7 +44,7 @@ def mean_curve(models: Sequence[Mapping], key: str) -> tuple[np.ndarray, np.ndar
 
 
 def plot_learning_curves(
-    summary_csv: str, cells: Sequence[str], metric_paths: Sequence[str], top: int, metric: str,
+    *, summary_csv: str, cells: Sequence[str], metric_paths: Sequence[str], top: int, metric: str,
     outputs: Sequence[str], log_path: str,
 ) -> None:  # fmt: skip
     """Draw the learning curves of the ``top`` best cells (PNG and SVG): the body of rule plot_learning_curves."""

@@ -50,7 +50,7 @@ def axis_effect(table: pd.DataFrame, grid: Mapping[str, list], axis: str, metric
 
 
 def plot_marginal_effect(
-    summary_csv: str, grid: Mapping[str, list], axis: str, metric: str, outputs: Sequence[str], log_path: str
+    *, summary_csv: str, grid: Mapping[str, list], axis: str, metric: str, outputs: Sequence[str], log_path: str
 ) -> None:
     """Draw the marginal-effect figure of one axis (PNG and SVG): the body of rule plot_marginal_effect."""
     with job_log(log_path) as log, style.styled():

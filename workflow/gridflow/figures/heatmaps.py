@@ -70,6 +70,7 @@ def heatmap_marginal(table: pd.DataFrame, grid: Mapping[str, list], a: str, b: s
 
 
 def plot_heatmap(
+    *,
     summary_csv: str,
     best_json: str,
     grid: Mapping[str, list],
