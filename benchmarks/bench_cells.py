@@ -143,7 +143,8 @@ def whole_grid(cores: int) -> None:
         sampler = threading.Thread(target=sample)
         sampler.start()
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        env.pop("GRIDFLOW_XLA_CACHE", None)  # the folder's own cache, empty at first
+        for name in ("GRIDFLOW_XLA_CACHE", "TF_XLA_FLAGS"):  # the folder's own cache, empty at first
+            env.pop(name, None)
         first = run_workflow(workdir, config, cores, env)
         done.set()
         sampler.join()

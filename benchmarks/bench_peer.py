@@ -41,6 +41,7 @@ FOLDS, EPOCHS = 3, 10
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument("--baseline", type=Path, help="a checkout of an older gridflow to run too, e.g. a git worktree")
     args = parser.parse_args()
     print(f"# gridflow vs GridSearchCV + scikeras: {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; {len_grid()} cells, {FOLDS} folds, 1 repetition, {EPOCHS} epochs, "
@@ -49,9 +50,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "xla-cache"
         env = {**os.environ, "GRIDFLOW_XLA_CACHE": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env.pop("TF_XLA_FLAGS", None)
         first = run_workflow(Path(tmp) / "first", config, args.cores, env)
         peer = run_peer(args.cores)
         again = run_workflow(Path(tmp) / "again", config, args.cores, env)
+        if args.baseline:
+            baseline = run_workflow(Path(tmp) / "baseline", config, args.cores, env, args.baseline / "Snakefile")
+            print(f"gridflow at {args.baseline}: {describe(baseline)}; {peer / baseline.wall:.1f}x the peer")
     print(f"gridflow, empty loop cache: {describe(first)}")
     print(f"GridSearchCV + scikeras (n_jobs={args.cores}): {peer:.1f} s")
     print(f"gridflow, loop cache of the first run: {describe(again)}")

@@ -27,19 +27,25 @@ class Run:
 
     def sources(self) -> dict[str, int]:
         """How many of the run's cells got their loop from where (compiled, disk, memory)."""
-        return dict(collections.Counter(str(r["timing"]["loop_source"]) for r in self.records))
+        return dict(collections.Counter(str(r["timing"].get("loop_source")) for r in self.records))
 
     def phases(self) -> dict[str, float]:
         """Seconds from the run's start to the end of each stage, read from Snakemake's job timestamps."""
         return phases(self.stderr, self.wall)
 
 
-def run_workflow(workdir: Path, config: dict, cores: int, env: dict | None = None) -> Run:
-    """`python -m snakemake --cores N` on ``config`` in ``workdir``; the cells it trained (new metrics files)."""
+def run_workflow(
+    workdir: Path, config: dict, cores: int, env: dict | None = None, snakefile: Path | None = None
+) -> Run:
+    """`python -m snakemake --cores N` on ``config`` in ``workdir``; the cells it trained (new metrics files).
+
+    ``snakefile``: another checkout's Snakefile (an older gridflow, to compare with); this one's by default.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     before = {p: p.stat().st_mtime_ns for p in (workdir / "results/cells").rglob("metrics.json")}
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+    snakefile = snakefile or ROOT / "Snakefile"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir),
            "--configfile", str(workdir / "config.yaml"), "--cores", str(cores)]  # fmt: skip
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -52,27 +58,28 @@ def run_workflow(workdir: Path, config: dict, cores: int, env: dict | None = Non
 
 
 def phases(stderr: str, wall: float) -> dict[str, float]:
-    """Seconds of each stage: start-up and split, training, summary, figures and tables.
+    """Seconds of each stage: start-up, split and training, summary, figures and tables.
 
-    Read from Snakemake's job timestamps, which have whole seconds; the first
-    stage is the wall time before the split finished.
+    Read from Snakemake's timestamps (whole seconds): start-up is the wall time
+    before the first job started.
     """
-    stamp, finished = None, []
+    stamp, stamps, finished = None, [], []
     for line in stderr.splitlines():
         if match := re.match(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]$", line):
             stamp = datetime.strptime(match.group(1), "%a %b %d %H:%M:%S %Y")
+            stamps.append(stamp)
         elif (match := re.match(r"Finished jobid: \d+ \(Rule: (\w+)\)", line)) and stamp:
             finished.append((stamp, match.group(1)))
     if not finished:
         return {}
-    first = min(s for s, _ in finished)
+    first = min(stamps)
     ends = {rule: (s - first).total_seconds() for s, rule in finished}
     end = max(ends.values())
-    trained = ends.get("train_cell", 0.0)
+    trained = ends.get("train_cell", ends.get("split_data", 0.0))
     summarized = ends.get("summarize", trained)
     return {
-        "start-up and split": wall - end,
-        "training": trained,
+        "start-up": wall - end,
+        "split and training": trained,
         "summary": summarized - trained,
         "figures and tables": end - summarized,
     }

@@ -51,7 +51,8 @@ def snakemake(
     """
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
     cmd += ["--configfile", str(workdir / "config.yaml"), *args]
-    inherited = {k: v for k, v in os.environ.items() if k != "GRIDFLOW_XLA_CACHE"}
+    # Not this process's cache (its TensorFlow set TF_XLA_FLAGS to it): the run's own folder's.
+    inherited = {k: v for k, v in os.environ.items() if k not in ("GRIDFLOW_XLA_CACHE", "TF_XLA_FLAGS")}
     env = {**inherited, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
