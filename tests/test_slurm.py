@@ -14,10 +14,13 @@ import pytest
 from conftest import ROOT, comparable_summary, snakemake, write_config
 
 SCRIPTS = ROOT / "scripts/local-slurm"
+# One architecture (so a job's second cell can reuse its first's loop), long
+# enough for XLA (so a later job can load the loop from the shared disk cache);
+# the builder kills its process the first time it builds units=8, once.
 CONFIG = {
-    "training": {"epochs": 2, "repetitions": 1, "cv_folds": 2},
+    "training": {"epochs": 3, "repetitions": 1, "cv_folds": 2, "batch_size": 4},
     "model": {"builder": "mymodels:flaky"},
-    "grid": {"units": [4, 8], "learning_rate": [0.05, 0.5]},
+    "grid": {"units": [8], "learning_rate": [0.05, 0.1, 0.2, 0.5]},
 }
 # The profile as a user runs it, plus what a one-node test cluster needs:
 # its partition, its 2 CPUs, 2 cells per job, and fast status polling.
@@ -59,15 +62,22 @@ def test_grid_on_slurm_matches_local_run(cluster, tmp_path):
     proc = snakemake(remote, *SLURM_ARGS, timeout=280)
 
     records = [json.loads(p.read_text()) for p in (remote / "results/cells").rglob("metrics.json")]
-    jobs = {r["execution"]["slurm_job_id"] for r in records}
+    jobs = {}
+    for record in records:
+        jobs.setdefault(record["execution"]["slurm_job_id"], []).append(record)
     assert None not in jobs  # (a) every cell ran inside a Slurm job
-    assert len(records) == 4 and len(jobs) < 4  # (b) grouped cells shared Slurm jobs
-    for job in jobs:
+    assert len(records) == 4 and len(jobs) == 2  # (b) grouped cells shared Slurm jobs, 2 cells a job
+    for job, cells in jobs.items():
         assert subprocess.run(["squeue", "--states=all", "-h", "-j", job], capture_output=True, text=True).stdout
+        assert len({r["execution"]["pid"] for r in cells}) == 1  # (c) one process per job
+        sources = sorted(r["timing"]["loop_source"] for r in cells)
+        assert sources[1] == "memory", sources  # (d) its second cell reused the first's loop
+    sources = sorted(r["timing"]["loop_source"] for r in records)
+    assert sources == ["compiled", "disk", "memory", "memory"]  # (e) the later job loaded the loop from disk
 
-    # (d) the job that crashed was reported and retried
+    # (f) the job whose process died was reported and retried
     assert "Error in group cells" in proc.stderr or "Error in rule train_cell" in proc.stderr
     assert (remote / "flaky-crashed-once").exists()
 
-    # (c) same results as the local run, timings aside
+    # (g) same results as the local run, timings aside
     pd.testing.assert_frame_equal(comparable_summary(local), comparable_summary(remote))

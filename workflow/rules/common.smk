@@ -83,6 +83,12 @@ def cell_workers():
     return workflow.cores if local_threaded_run() else 0
 
 
+def training_threads(threads):
+    """TensorFlow's threads in a process that trains cells itself: a cluster job's
+    cores (its cells train side by side as threads), else the cell's own."""
+    return threads if workflow.is_main_process else workflow.cores
+
+
 def figure_processes():
     """Processes that draw figures: the run's cores in a local threaded run, else 0 (the job's own)."""
     return workflow.cores if local_threaded_run() else 0
@@ -95,9 +101,18 @@ def cell_runtime(wildcards, attempt):
     return configlib.cell_runtime_minutes(config["training"], batch_size, n_train, attempt)
 
 
+def cells_per_job():
+    """Cells one cluster job trains: N of --group-components cells=N when cells are grouped, else 1."""
+    if workflow.group_settings.overwrite_groups.get("train_cell") != "cells":
+        return 1
+    return workflow.group_settings.group_components.get("cells", 1)
+
+
 def cell_mem_mb(wildcards, attempt):
-    """Memory of a cell job: TensorFlow's own ~1.5 GB plus headroom, more on a retry."""
-    return 3000 * attempt
+    """A cell's share of its job's memory: the job's one process (Snakemake and
+    TensorFlow, measured 0.85 GB; 1.5 GB asked) split over the cells it trains,
+    plus 100 MB a cell; twice that on a retry. A group sums its cells' shares."""
+    return (-(-1500 // cells_per_job()) + 100) * attempt
 
 
 def figure_files():

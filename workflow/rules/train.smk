@@ -1,4 +1,10 @@
+# Inside a cluster job the rule is local, so the cells of a group train as
+# threads of the job's one Snakemake process: one TensorFlow import and one
+# compiled loop per job instead of per cell. Snakemake does not document that
+# a rule can be local in the job's process only; tests/test_slurm.py fails the
+# day this stops working (the cells of a job must share one pid).
 rule train_cell:
+    localrule: not workflow.is_main_process
     input:
         split="results/data/split.npz",
     output:
@@ -19,6 +25,6 @@ rule train_cell:
             settings=params.settings,
             metrics=output.metrics,
             log=log[0],
-            threads=threads,
+            threads=training_threads(threads),
             workers=cell_workers(),
         )
