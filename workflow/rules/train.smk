@@ -4,13 +4,13 @@
 # a rule can be local in the job's process only; tests/test_slurm.py fails the
 # day this stops working (the cells of a job must share one pid).
 rule train_cell:
-    localrule: not workflow.is_main_process
     input:
         split="results/data/split.npz",
     output:
         metrics="results/cells/{cell}/metrics.json",
     log:
         "results/logs/train_cell/{cell}.log",
+    localrule: not workflow.is_main_process
     threads: 1
     resources:
         runtime=cell_runtime,
