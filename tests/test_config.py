@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from gridflow.config import ACTIVATIONS, ConfigError, cell_settings, settings_digest, validate_config
+from gridflow.config import ACTIVATIONS, ConfigError, cell_settings, load_schema, settings_digest, validate_config
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -74,7 +74,7 @@ def test_typo_in_grid_axis_names_allowed_axes():
         ("training.repetitions", 0, "training.repetitions"),
         ("split.test_size", 1.5, "split.test_size"),
         ("split.test_size", 0, "split.test_size"),
-        ("training.metric", "auc", "one of accuracy, roc_auc, f1, loss"),
+        ("training.metric", "auc", "one of accuracy, loss, roc_auc, f1, precision, recall"),
         ("preprocessing.scaler", "robust", "one of standard, minmax, none"),
         ("model.builder", "not a builder", "mlp or package.module:function"),
         ("figures.heatmaps", ["slice", "margnal"], "one of slice, marginal"),
@@ -165,7 +165,8 @@ def test_cell_settings_exclude_the_grid_and_digest_is_stable():
     config = check(DEFAULT)
     settings = cell_settings(config)
     assert "grid" not in settings and "figures" not in settings  # redrawing never retrains
-    assert settings_digest(settings) == settings_digest(copy.deepcopy(settings))
+    reordered = {key: settings[key] for key in reversed(settings)}
+    assert settings_digest(reordered) == settings_digest(settings)  # written from any dict order
     changed = copy.deepcopy(settings)
     changed["training"]["epochs"] = 21
     assert settings_digest(changed) != settings_digest(settings)
@@ -202,3 +203,10 @@ def test_schema_heatmap_flavours_are_the_ones_drawn():
     schema = yaml.safe_load(SCHEMA.read_text())
     assert tuple(schema["properties"]["figures"]["properties"]["heatmaps"]["items"]["enum"]) == FLAVOURS
     assert tuple(check(DEFAULT)["figures"]["heatmaps"]) == FLAVOURS  # both by default
+
+
+def test_every_metric_can_rank_cells_and_only_those():
+    from gridflow.scoring import METRICS
+
+    schema = load_schema(SCHEMA)
+    assert schema["properties"]["training"]["properties"]["metric"]["enum"] == list(METRICS)

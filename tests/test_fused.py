@@ -104,3 +104,27 @@ def test_fused_scores_like_model_fit(tasks):
     ref = [r.history["val_accuracy"][-1] for r in fitted]
     assert abs(np.mean(acc) - np.mean(ref)) < 0.05
     assert abs(np.mean([r.history["loss"][-1] for r in fused]) - np.mean([r.history["loss"][-1] for r in fitted])) < 0.1
+
+
+@pytest.mark.parametrize(("name", "momentum"), [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)])
+def test_hand_written_updates_equal_keras_optimizers(name, momentum):
+    """Three steps of the loop's optimizer on one model equal Keras' own, weight for weight."""
+    import keras
+    import tensorflow as tf
+
+    from gridflow.fused import _Optimizer
+
+    rng = np.random.default_rng(3)
+    start = [rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(3,)).astype(np.float32)]
+    steps = [[rng.normal(size=w.shape).astype(np.float32) for w in start] for _ in range(3)]
+    ours = _Optimizer(name, momentum > 0)
+    weights = [tf.constant(w[None]) for w in start]  # stacked: one model
+    slots = ours.init_slots(weights)
+    data = {"learning_rate": tf.constant(0.05), "momentum": tf.constant(momentum, tf.float32)}
+    reference = [keras.Variable(w) for w in start]
+    optimizer = keras.optimizers.Adam(0.05) if name == "adam" else keras.optimizers.SGD(0.05, momentum=momentum)
+    for grads in steps:
+        weights, slots = ours.apply(weights, [tf.constant(g[None]) for g in grads], slots, data)
+        optimizer.apply_gradients(zip([tf.constant(g) for g in grads], reference))
+    for mine, theirs in zip(weights, reference):
+        np.testing.assert_allclose(mine.numpy()[0], theirs.numpy(), rtol=1e-6, atol=1e-6)
