@@ -128,3 +128,23 @@ def test_unsupported_model_falls_back_to_model_fit_and_says_why(split_path, tmp_
     assert record["trainer_note"].startswith("fell back to model.fit")
     assert "fell back to model.fit" in (tmp_path / "cell.log").read_text()
     assert np.mean([m["metrics"]["accuracy"] for m in record["models"]]) > 0.6
+
+
+def test_a_retry_restores_what_an_earlier_attempt_finished_and_trains_the_rest(split_path, tmp_path, monkeypatch):
+    import gridflow.train
+
+    monkeypatch.chdir(tmp_path)  # kept records live under the working directory
+    first = run(split_path, tmp_path)
+    out = tmp_path / "metrics.json"
+    out.unlink()  # Snakemake removes every output of a failed group job
+    trained = []
+    real_train = gridflow.train._train
+    monkeypatch.setattr(gridflow.train, "_train", lambda **kw: trained.append(kw) or real_train(**kw))
+    again = train_cell_in_process(split_path, VALUES, SETTINGS, str(out), str(tmp_path / "cell.log"), 1, 2)
+    assert again == json.loads(json.dumps(first)) == json.loads(out.read_text()) and not trained
+    assert "kept from an earlier attempt" in (tmp_path / "cell.log").read_text()
+    other = {**VALUES, "learning_rate": 0.2}  # never finished: a retry trains it
+    train_cell_in_process(split_path, other, SETTINGS, str(out), str(tmp_path / "cell.log"), 1, 2)
+    assert len(trained) == 1
+    train_cell_in_process(split_path, VALUES, SETTINGS, str(out), str(tmp_path / "cell.log"), 1, 1)
+    assert len(trained) == 2  # a first attempt always trains

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from gridflow import __version__, grid
+from gridflow import __version__, grid, kept
 from gridflow.config import settings_digest
 from gridflow.fitting import FitSettings, ModelResult
 from gridflow.io import write_json
@@ -33,6 +33,7 @@ def train_cell(
     log: str,
     threads: int = 1,
     workers: int = 0,
+    attempt: int = 1,
 ) -> None:
     """The body of rule train_cell: train every model of one cell and write its metrics.json atomically.
 
@@ -40,23 +41,31 @@ def train_cell(
     message); a model whose loss turns NaN or infinite makes it 'diverged'.
     With ``workers`` > 0 the cell runs in this run's training process, which
     trains that many cells at once and keeps TensorFlow and every compiled
-    loop between cells (see gridflow.workers); with 0, in this process.
+    loop between cells (see gridflow.workers); with 0, in this process. A
+    retry (``attempt`` > 1) restores the cell's kept record if it finished in
+    an earlier attempt (see gridflow.kept).
     """
     if workers:
         # The training process runs `workers` cells at once: TensorFlow gets a thread for each.
-        args = (split, dict(values), dict(settings), metrics, log, workers)
+        args = (split, dict(values), dict(settings), metrics, log, workers, attempt)
         run_in_worker(train_cell_in_process, *args, slots=workers, stderr_path=log)
     else:
-        train_cell_in_process(split, values, settings, metrics, log, threads)
+        train_cell_in_process(split, values, settings, metrics, log, threads, attempt)
 
 
 def train_cell_in_process(
-    split: str, values: Mapping, settings: Mapping, metrics: str, log: str, threads: int = 1
+    split: str, values: Mapping, settings: Mapping, metrics: str, log: str, threads: int = 1, attempt: int = 1
 ) -> dict:
-    """Train one cell in this process; returns the record written to ``metrics``."""
+    """Train one cell in this process (or restore it on a retry); returns the record written to ``metrics``."""
     with job_log(log) as logger:
+        key = kept.result_key(values=values, settings=settings, split_path=split)
+        record = kept.restore(key, metrics) if attempt > 1 else None
+        if record is not None:
+            logger.info("cell %s: %s, kept from an earlier attempt of its job", record["cell"], record["status"])
+            return record
         record = _train(split_path=split, values=values, settings=settings, threads=threads, log=logger)
         write_json(record, metrics)
+        kept.keep(record, key)
         logger.info("cell %s: %s in %.2f s", record["cell"], record["status"], record["timing"]["total_seconds"])
     return record
 

@@ -101,6 +101,11 @@ def cell_runtime(wildcards, attempt):
     return configlib.cell_runtime_minutes(config["training"], batch_size, n_train, attempt)
 
 
+def cell_attempt(wildcards, attempt):
+    """Which attempt of its job a cell is (1, then 2 on a retry)."""
+    return attempt
+
+
 def cells_per_job():
     """Cells one cluster job trains: N of --group-components cells=N when cells are grouped, else 1."""
     if workflow.group_settings.overwrite_groups.get("train_cell") != "cells":

@@ -15,6 +15,8 @@ rule train_cell:
     resources:
         runtime=cell_runtime,
         mem_mb=cell_mem_mb,
+        # Not a request: tells the cell whether it is a retry (see gridflow.kept).
+        attempt=cell_attempt,
     params:
         values=cell_values,
         settings=CELL_SETTINGS,
@@ -27,4 +29,5 @@ rule train_cell:
             log=log[0],
             threads=training_threads(threads),
             workers=cell_workers(),
+            attempt=resources.attempt,
         )
