@@ -210,3 +210,13 @@ def test_every_metric_can_rank_cells_and_only_those():
 
     schema = load_schema(SCHEMA)
     assert schema["properties"]["training"]["properties"]["metric"]["enum"] == list(METRICS)
+
+
+def test_mlp_axes_are_read_from_its_signature():
+    import inspect
+
+    from gridflow.config import builder_axes
+    from gridflow.model import mlp
+
+    expected = tuple(p for p in inspect.signature(mlp).parameters if p not in ("n_features", "n_classes"))
+    assert builder_axes("mlp", []) == expected == ("hidden_units", "activation", "dropout")

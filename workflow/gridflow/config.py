@@ -28,9 +28,6 @@ ACTIVATIONS = (
     "threshold",
 )  # fmt: skip
 
-# What the built-in mlp builder accepts, besides the training axes.
-MLP_AXES = ("hidden_units", "activation", "dropout")
-
 
 class ConfigError(ValueError):
     """A user mistake in the config; its message is one line."""
@@ -146,9 +143,8 @@ def builder_axes(builder: str, search_path: list[str]) -> tuple[str, ...] | None
     ConfigError
         If the module cannot be found or does not define the function.
     """
-    if builder == "mlp":
-        return MLP_AXES
-    module_name, func_name = builder.split(":")
+    # The built-in mlp is read like a user's builder: from its signature.
+    module_name, func_name = ("gridflow.model", "mlp") if builder == "mlp" else builder.split(":")
     origin = _module_file(module_name, search_path)
     if origin is None:
         raise ConfigError(

@@ -317,6 +317,8 @@ class _FusedLoop:
             _set_aside(cache)
             self._trace(trainable, non_trainable, data, self.name_seed + 500_000)
             out, cached = self._compiled(trainable, non_trainable, data), False
+        # Another loop may have set the folder aside meanwhile: then this one compiled too.
+        cached = cached and marker.exists()
         if not cached:
             with contextlib.suppress(OSError):
                 marker.touch()
