@@ -44,9 +44,9 @@ DEFAULT_CELL = {"hidden_units": 32, "activation": "relu", "dropout": 0.3}
 
 
 def plans_and_models(axes, repetitions=3, folds=5):
-    split = make_split(load_dataset("breast_cancer", None), 0.2, folds, 0.2, 42)
+    split = make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=folds, validation_size=0.2, seed=42)
     plans = plan_models(split, repetitions, 42, "standard")
-    built = model.seeded_models("mlp", axes, 30, 2, [p.weight_seed for p in plans])
+    built = model.seeded_models("mlp", axes, n_features=30, n_classes=2, seeds=[p.weight_seed for p in plans])
     return split, plans, built
 
 
@@ -75,7 +75,7 @@ def one_cell(batch_size: int, fit_models: int) -> None:
     t0 = time.perf_counter()
     fitted = []
     for plan in plans[:fit_models]:
-        m = model.build_seeded(model.mlp, DEFAULT_CELL, 30, 2, plan.weight_seed)
+        m = model.build_seeded(model.mlp, DEFAULT_CELL, n_features=30, n_classes=2, seed=plan.weight_seed)
         fitted.append(fit_one(m, plan.task, settings))
     per_fit = (time.perf_counter() - t0) / fit_models
     sequential = per_fit * len(plans)
@@ -104,7 +104,14 @@ def fused_vs_fit_grid() -> None:
                     epochs=20, batch_size=32, learning_rate=lr, class_weight=class_weights(split.y_train, 2, "none")
                 )
                 ours = fused_fit(built, cv, settings).models
-                ref = [fit_one(model.build_seeded(model.mlp, axes, 30, 2, p.weight_seed), p.task, settings) for p in cv]
+                ref = [
+                    fit_one(
+                        model.build_seeded(model.mlp, axes, n_features=30, n_classes=2, seed=p.weight_seed),
+                        p.task,
+                        settings,
+                    )
+                    for p in cv
+                ]
                 a = np.mean([_accuracy(r, p) for r, p in zip(ours, cv)])
                 b = np.mean([_accuracy(r, p) for r, p in zip(ref, cv)])
                 diffs.append(abs(a - b))

@@ -27,7 +27,9 @@ def tasks():
 
 
 def train(dropout, tasks, epochs=3):
-    built = seeded_models("mlp", {"hidden_units": 6, "activation": "relu", "dropout": dropout}, 5, 2, [7, 8])
+    built = seeded_models(
+        "mlp", {"hidden_units": 6, "activation": "relu", "dropout": dropout}, n_features=5, n_classes=2, seeds=[7, 8]
+    )
     settings = FitSettings(epochs=epochs, batch_size=16, learning_rate=0.1)
     return fused_fit(built.template, built.states, tasks, settings, architecture=built.fingerprint)
 
@@ -50,7 +52,7 @@ def test_dropout_rates_share_one_loop_and_weights_but_still_drop(tasks):
 def test_fingerprint_ignores_names_and_dropout_rates_only():
     def fingerprint(**axes):
         values = {"hidden_units": 6, "activation": "relu", "dropout": 0.3, **axes}
-        return architecture_fingerprint(build_seeded(mlp, values, 5, 2, seed=1))
+        return architecture_fingerprint(build_seeded(mlp, values, n_features=5, n_classes=2, seed=1))
 
     assert fingerprint() == fingerprint() == fingerprint(dropout=0.0) == fingerprint(dropout=0.6)
     assert len({fingerprint(), fingerprint(hidden_units=7), fingerprint(activation="tanh")}) == 3
@@ -66,7 +68,7 @@ def test_models_whose_config_may_not_say_everything_have_no_fingerprint():
         def call(self, x):
             return self.dense(x * self.factor)
 
-    subclassed = build_seeded(lambda n_features, n_classes: Scaled(3.0), {}, 5, 2, seed=1)
+    subclassed = build_seeded(lambda n_features, n_classes: Scaled(3.0), {}, n_features=5, n_classes=2, seed=1)
     inputs = keras.Input((5,))
     scaled = keras.layers.Lambda(lambda x: x * 3.0)(inputs)
     with_lambda = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(scaled))
@@ -145,3 +147,42 @@ def test_a_cell_computes_the_same_whatever_else_the_grid_holds(compiled_run, tmp
     snakemake(tmp_path, "--cores", "1")
     ((cell, record),) = cell_records(tmp_path).items()
     assert results_of(record) == results_of(cell_records(compiled_run)[cell])
+
+
+# Two values of every axis the registry knows.
+SAMPLES = {
+    "batch_size": (16, 32),
+    "learning_rate": (0.1, 0.3),
+    "hidden_units": (4, 5),
+    "dropout": (0.0, 0.4),
+    "activation": ("tanh", "relu"),
+}
+
+
+@pytest.fixture(scope="module")
+def split_file(tmp_path_factory):
+    from gridflow.data import load_dataset, make_split, save_split
+
+    path = tmp_path_factory.mktemp("split") / "split.npz"
+    dataset = load_dataset("breast_cancer", None)
+    save_split(make_split(dataset, test_size=0.2, cv_folds=2, validation_size=0.2, seed=1), path)
+    return str(path)
+
+
+@pytest.mark.parametrize("axis", sorted(SAMPLES))
+def test_only_loop_input_axes_share_a_loop(axis, split_file, tmp_path):
+    from test_train import SETTINGS
+
+    from gridflow.axes import KNOWN_AXES
+    from gridflow.train import clear_process_caches, train_cell_in_process
+
+    assert set(SAMPLES) == set(KNOWN_AXES)  # a new axis needs its two values here
+    clear_process_caches()
+    sources = []
+    for value in SAMPLES[axis]:
+        values = {name: pair[0] for name, pair in SAMPLES.items()} | {axis: value}
+        record = train_cell_in_process(
+            split_file, values, SETTINGS, metrics=str(tmp_path / f"{value}.json"), log=str(tmp_path / "log")
+        )
+        sources.append(record["timing"]["loop_source"])
+    assert sources[1] == ("memory" if KNOWN_AXES[axis].loop_input else "compiled")

@@ -6,7 +6,10 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from gridflow.config import ACTIVATIONS, ConfigError, cell_settings, load_schema, settings_digest, validate_config
+from gridflow.axes import ACTIVATIONS
+from gridflow.config import load_schema, validate_config
+from gridflow.errors import ConfigError
+from gridflow.settings import cell_settings, settings_digest
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -173,7 +176,7 @@ def test_cell_settings_exclude_the_grid_and_digest_is_stable():
 
 
 def test_cell_runtime_grows_with_work_and_attempts():
-    from gridflow.config import cell_runtime_minutes
+    from gridflow.resources import cell_runtime_minutes
 
     training = {"cv_folds": 5, "repetitions": 3, "epochs": 20}
     small_batch = cell_runtime_minutes(training, batch_size=4, n_train_rows=455)
@@ -184,7 +187,7 @@ def test_cell_runtime_grows_with_work_and_attempts():
 
 
 def test_settings_sentence_for_captions_names_what_every_cell_shared():
-    from gridflow.config import describe_settings
+    from gridflow.settings import describe_settings
 
     config = check(DEFAULT)
     text = describe_settings(config)
@@ -215,8 +218,8 @@ def test_every_metric_can_rank_cells_and_only_those():
 def test_mlp_axes_are_read_from_its_signature():
     import inspect
 
-    from gridflow.config import builder_axes
     from gridflow.model import mlp
+    from gridflow.signature import builder_axes
 
     expected = tuple(p for p in inspect.signature(mlp).parameters if p not in ("n_features", "n_classes"))
     assert builder_axes("mlp", []) == expected == ("hidden_units", "activation", "dropout")

@@ -2,7 +2,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridflow.config import ConfigError
 from gridflow.data import (
     NEVER_VALIDATED,
     Dataset,
@@ -13,6 +12,7 @@ from gridflow.data import (
     make_split,
     save_split,
 )
+from gridflow.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_holdout_mode_marks_one_validation_part(cancer):
 
 
 def test_split_round_trips_through_npz(cancer, tmp_path):
-    split = make_split(cancer, 0.2, 3, 0.2, 0)
+    split = make_split(cancer, test_size=0.2, cv_folds=3, validation_size=0.2, seed=0)
     save_split(split, tmp_path / "split.npz")
     back = load_split(tmp_path / "split.npz")
     np.testing.assert_array_equal(back.x_test, split.x_test)

@@ -88,13 +88,15 @@ def draw(run, function, name="figure", **arguments):
 
 
 def test_slice_holds_the_other_axes_and_hides_broken_cells(run):
-    values, statuses = heatmap_slice(table_of(run), GRID, "lr", "units", {"act": "tanh"}, "accuracy")
+    values, statuses = heatmap_slice(
+        table_of(run), grid=GRID, a="lr", b="units", fixed={"act": "tanh"}, metric="accuracy"
+    )
     assert statuses.tolist() == [["ok", "ok"], ["failed", "diverged"]]
     assert values[0].tolist() == pytest.approx([0.80, 0.90])
 
 
 def test_marginal_is_best_and_mean_over_the_other_axes_of_ok_cells(run):
-    best, mean, n_not_ok, n_cells = heatmap_marginal(table_of(run), GRID, "lr", "units", "accuracy")
+    best, mean, n_not_ok, n_cells = heatmap_marginal(table_of(run), grid=GRID, a="lr", b="units", metric="accuracy")
     assert n_cells.tolist() == [[2, 2], [2, 2]]
     assert n_not_ok.tolist() == [[0, 0], [1, 1]]
     np.testing.assert_allclose(best, [[0.81, 0.91], [0.85, 0.95]])
@@ -102,7 +104,7 @@ def test_marginal_is_best_and_mean_over_the_other_axes_of_ok_cells(run):
 
 
 def test_marginal_best_of_a_lower_is_better_metric_is_the_minimum(run):
-    best, mean, _, _ = heatmap_marginal(table_of(run), GRID, "lr", "units", "loss")
+    best, mean, _, _ = heatmap_marginal(table_of(run), grid=GRID, a="lr", b="units", metric="loss")
     np.testing.assert_allclose(best, 1 - np.array([[0.81, 0.91], [0.85, 0.95]]))
     np.testing.assert_allclose(mean, 1 - np.array([[0.805, 0.905], [0.85, 0.95]]))
 

@@ -28,7 +28,7 @@ def tasks():
 
 def states(n, axes=None, spec="mlp"):
     axes = axes or {"hidden_units": 8, "activation": "relu", "dropout": 0.3}
-    built = seeded_models(spec, axes, 5, 2, [100 + i for i in range(n)])
+    built = seeded_models(spec, axes, n_features=5, n_classes=2, seeds=[100 + i for i in range(n)])
     return built.template, built.states
 
 

@@ -1,6 +1,7 @@
 import pytest
 
 from gridflow import grid
+from gridflow.axes import split_axes
 
 
 @pytest.mark.parametrize("value", [0.3, 0.30, 3e-1])
@@ -65,7 +66,7 @@ def test_default_grid_has_216_cells_with_unique_ids():
 
 
 def test_split_axes_separates_training_from_model_axes():
-    training, model = grid.split_axes({"batch_size": 4, "learning_rate": 0.1, "dropout": 0.3})
+    training, model = split_axes({"batch_size": 4, "learning_rate": 0.1, "dropout": 0.3})
     assert training == {"batch_size": 4, "learning_rate": 0.1}
     assert model == {"dropout": 0.3}
 

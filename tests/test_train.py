@@ -36,7 +36,9 @@ VALUES = {"hidden_units": 4, "learning_rate": 0.1, "dropout": 0.3}
 @pytest.fixture(scope="module")
 def split_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("split") / "split.npz"
-    save_split(make_split(load_dataset("breast_cancer", None), 0.2, 2, 0.2, 1), path)
+    save_split(
+        make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=2, validation_size=0.2, seed=1), path
+    )
     return str(path)
 
 
@@ -53,7 +55,7 @@ def run(split_path, tmp_path, values=VALUES, **training):
     if builder:
         settings["model"]["builder"] = builder
     out = tmp_path / "metrics.json"
-    record = train_cell_in_process(split_path, values, settings, str(out), str(tmp_path / "cell.log"), 1)
+    record = train_cell_in_process(split_path, values, settings, metrics=str(out), log=str(tmp_path / "cell.log"))
     assert json.loads(out.read_text()) == json.loads(json.dumps(record))
     return record
 
@@ -140,11 +142,12 @@ def test_a_retry_restores_what_an_earlier_attempt_finished_and_trains_the_rest(s
     trained = []
     real_train = gridflow.train._train
     monkeypatch.setattr(gridflow.train, "_train", lambda **kw: trained.append(kw) or real_train(**kw))
-    again = train_cell_in_process(split_path, VALUES, SETTINGS, str(out), str(tmp_path / "cell.log"), 1, 2)
+    log = str(tmp_path / "cell.log")
+    again = train_cell_in_process(split_path, VALUES, SETTINGS, metrics=str(out), log=log, attempt=2)
     assert again == json.loads(json.dumps(first)) == json.loads(out.read_text()) and not trained
     assert "kept from an earlier attempt" in (tmp_path / "cell.log").read_text()
     other = {**VALUES, "learning_rate": 0.2}  # never finished: a retry trains it
-    train_cell_in_process(split_path, other, SETTINGS, str(out), str(tmp_path / "cell.log"), 1, 2)
+    train_cell_in_process(split_path, other, SETTINGS, metrics=str(out), log=log, attempt=2)
     assert len(trained) == 1
-    train_cell_in_process(split_path, VALUES, SETTINGS, str(out), str(tmp_path / "cell.log"), 1, 1)
+    train_cell_in_process(split_path, VALUES, SETTINGS, metrics=str(out), log=log, attempt=1)
     assert len(trained) == 2  # a first attempt always trains

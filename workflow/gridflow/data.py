@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gridflow.config import ConfigError
+from gridflow.errors import ConfigError
 from gridflow.io import atomic_path
 from gridflow.logs import job_log
 
@@ -138,7 +138,7 @@ def check_split_feasible(dataset: Dataset, test_size: float, cv_folds: int, vali
         )
 
 
-def make_split(dataset: Dataset, test_size: float, cv_folds: int, validation_size: float, seed: int) -> Split:
+def make_split(dataset: Dataset, *, test_size: float, cv_folds: int, validation_size: float, seed: int) -> Split:
     """Stratified, seeded test split and fold assignment of the training part.
 
     With ``cv_folds`` 0, one stratified validation part (fold 0) is held out of

@@ -70,7 +70,7 @@ def loop_mode(epochs: int, steps_per_epoch: int) -> str:
     return "xla" if epochs * steps_per_epoch >= XLA_MIN_STEPS else "graph"
 
 
-def batch_schedule(n_samples: int, epochs: int, batch_size: int, steps: int, seed: int):
+def batch_schedule(n_samples: int, *, epochs: int, batch_size: int, steps: int, seed: int):
     """Shuffled sample order per epoch as (indices, mask), each [epochs, steps, batch].
 
     Like ``model.fit(shuffle=True)``: a fresh permutation every epoch and a
@@ -122,7 +122,9 @@ def fused_fit(
     check_supported(template, states)
     epochs, batch = settings.epochs, settings.batch_size
     steps = max(math.ceil(len(t.x_train) / batch) for t in tasks)
-    schedules = [batch_schedule(len(t.x_train), epochs, batch, steps, t.shuffle_seed) for t in tasks]
+    schedules = [
+        batch_schedule(len(t.x_train), epochs=epochs, batch_size=batch, steps=steps, seed=t.shuffle_seed) for t in tasks
+    ]
     n_classes = int(template.output_shape[-1])
     data = {
         "order": np.stack([s[0] for s in schedules]),
@@ -268,7 +270,7 @@ class _FusedLoop:
         self._built = False
         self._building = threading.Lock()
 
-    def forward(self, trainable, non_trainable, x, training: bool, dropout_rates):
+    def forward(self, trainable, non_trainable, x, *, training: bool, dropout_rates):
         """Run every model on its own inputs: x is [models, batch, features]."""
 
         def one(args):
@@ -340,9 +342,8 @@ class _FusedLoop:
             alive = tf.logical_not(diverged)
             sums = tf.zeros([3, n_models])
             for step in tf.range(steps):
-                trainable, non_trainable, slots, diverged, sums = self._step(
-                    trainable, non_trainable, slots, diverged, sums, data, epoch, step
-                )
+                state = (trainable, non_trainable, slots, diverged, sums)
+                trainable, non_trainable, slots, diverged, sums = self._step(state, data, epoch, step)
             val_loss, val_acc, probs = self._evaluate(trainable, non_trainable, data)
             seen = tf.maximum(sums[2], 1.0)
             row = tf.stack([sums[0] / seen, sums[1] / seen, val_loss, val_acc])
@@ -350,7 +351,9 @@ class _FusedLoop:
             epochs_run += tf.cast(tf.logical_and(alive, tf.logical_not(diverged)), tf.int32)
         return diverged, epochs_run, history, probs
 
-    def _step(self, trainable, non_trainable, slots, diverged, sums, data, epoch, step):
+    def _step(self, state, data, epoch, step):
+        """One optimizer step of every model; ``state`` is (trainable, non_trainable, slots, diverged, sums)."""
+        trainable, non_trainable, slots, diverged, sums = state
         idx = data["order"][:, epoch, step]
         weights = data["mask"][:, epoch, step]
         xb = tf.gather(data["x_train"], idx, batch_dims=1)
@@ -359,7 +362,9 @@ class _FusedLoop:
         sample_weight = weights * tf.gather(data["class_weight"], yb)
         with tf.GradientTape() as tape:
             tape.watch(trainable)
-            probs, new_non_trainable = self.forward(trainable, non_trainable, xb, True, data["dropout_rates"])
+            probs, new_non_trainable = self.forward(
+                trainable, non_trainable, xb, training=True, dropout_rates=data["dropout_rates"]
+            )
             per_sample = _cross_entropy(yb, probs)
             losses = tf.reduce_sum(sample_weight * per_sample, axis=1) / tf.maximum(counts, 1.0)
             total = tf.reduce_sum(losses)  # models are independent: d(total)/d(model i) = d(loss i)
@@ -381,7 +386,9 @@ class _FusedLoop:
         return trainable, non_trainable, slots, diverged, sums
 
     def _evaluate(self, trainable, non_trainable, data):
-        probs, _ = self.forward(trainable, non_trainable, data["x_eval"], False, data["dropout_rates"])
+        probs, _ = self.forward(
+            trainable, non_trainable, data["x_eval"], training=False, dropout_rates=data["dropout_rates"]
+        )
         mask = data["eval_mask"]
         per_sample = _cross_entropy(data["y_eval"], probs)
         per_sample = tf.where(mask > 0, per_sample, 0.0)

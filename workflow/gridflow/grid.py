@@ -10,9 +10,6 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 
-# Axes consumed by training; every other axis is passed to the model builder.
-TRAINING_AXES = ("batch_size", "learning_rate")
-
 AXIS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PART_SEPARATOR = "/"
@@ -92,10 +89,3 @@ def cells_by_id(grid: Mapping[str, Sequence[object]]) -> dict[str, dict[str, Val
 def axis_pairs(grid: Mapping[str, Sequence[object]]) -> list[tuple[str, str]]:
     """Every unordered pair of axes (sorted), one heatmap each."""
     return list(itertools.combinations(sorted(grid), 2))
-
-
-def split_axes(values: Mapping[str, Value]) -> tuple[dict[str, Value], dict[str, Value]]:
-    """Split a cell's values into (training axes, model-builder axes)."""
-    training = {k: v for k, v in values.items() if k in TRAINING_AXES}
-    model = {k: v for k, v in values.items() if k not in TRAINING_AXES}
-    return training, model

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gridflow import __version__, grid
-from gridflow.config import settings_digest
 from gridflow.io import write_json
+from gridflow.settings import settings_digest
 
 KEPT_ROOT = Path(".snakemake/gridflow/kept-cells")
 

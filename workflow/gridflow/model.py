@@ -26,7 +26,7 @@ from gridflow.lru import BoundedCache
 seed_lock = threading.RLock()
 
 
-def mlp(n_features: int, n_classes: int, hidden_units: int = 32, activation: str = "relu", dropout: float = 0.0):
+def mlp(*, n_features: int, n_classes: int, hidden_units: int = 32, activation: str = "relu", dropout: float = 0.0):
     """The seed blog post's network: Input -> Dropout -> Dense(hidden) -> Dense(softmax)."""
     inputs = keras.Input(shape=(n_features,))
     hidden = keras.layers.Dropout(rate=dropout)(inputs)
@@ -79,7 +79,7 @@ def _fresh_layer_names():
 
 
 def build_seeded(
-    builder: Callable[..., keras.Model], axes: Mapping[str, object], n_features: int, n_classes: int, seed: int
+    builder: Callable[..., keras.Model], axes: Mapping[str, object], *, n_features: int, n_classes: int, seed: int
 ) -> keras.Model:
     """Build one model whose initial weights and dropout seeds follow from ``seed`` alone."""
     with seed_lock, _dropout_always_seeded(), _fresh_layer_names():
@@ -183,7 +183,7 @@ _templates = BoundedCache(256)
 _states = BoundedCache(32)
 
 
-def seeded_models(spec: str, axes: Mapping[str, object], n_features: int, n_classes: int, seeds: Sequence[int]):
+def seeded_models(spec: str, axes: Mapping[str, object], *, n_features: int, n_classes: int, seeds: Sequence[int]):
     """The template model for these axes and the initial state of one model per seed.
 
     The same arguments give the same values whether or not they come from the
@@ -194,14 +194,16 @@ def seeded_models(spec: str, axes: Mapping[str, object], n_features: int, n_clas
     template_key = (spec, tuple(sorted(axes.items())), n_features, n_classes, seeds[0])
     cached = _templates.get(template_key)
     if cached is None:
-        template = build_seeded(builder, axes, n_features, n_classes, seeds[0])
+        template = build_seeded(builder, axes, n_features=n_features, n_classes=n_classes, seed=seeds[0])
         cached = (template, architecture_fingerprint(template))
         _templates.put(template_key, cached)
     template, fingerprint = cached
     key = (fingerprint or template_key[:2], n_features, n_classes, tuple(seeds))
     states = _states.get(key)
     if states is None:
-        models = [template] + [build_seeded(builder, axes, n_features, n_classes, s) for s in seeds[1:]]
+        models = [template] + [
+            build_seeded(builder, axes, n_features=n_features, n_classes=n_classes, seed=s) for s in seeds[1:]
+        ]
         states = [ModelState.of(m) for m in models]
         _states.put(key, states)
     return SeededModels(template, fingerprint, states)

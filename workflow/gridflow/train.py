@@ -16,11 +16,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from gridflow import __version__, grid, kept
-from gridflow.config import settings_digest
+from gridflow.axes import split_axes, training_value
 from gridflow.fitting import FitSettings, ModelResult
 from gridflow.io import write_json
 from gridflow.logs import job_log
 from gridflow.plan import CellPlan, ModelPlan, class_weights, plan_cell
+from gridflow.settings import settings_digest
 from gridflow.workers import run_in_worker
 
 
@@ -47,14 +48,16 @@ def train_cell(
     """
     if workers:
         # The training process runs `workers` cells at once: TensorFlow gets a thread for each.
-        args = (split, dict(values), dict(settings), metrics, log, workers, attempt)
-        run_in_worker(train_cell_in_process, *args, slots=workers, stderr_path=log)
+        cell = {"metrics": metrics, "log": log, "threads": workers, "attempt": attempt}
+        run_in_worker(
+            train_cell_in_process, split, dict(values), dict(settings), slots=workers, stderr_path=log, **cell
+        )
     else:
-        train_cell_in_process(split, values, settings, metrics, log, threads, attempt)
+        train_cell_in_process(split, values, settings, metrics=metrics, log=log, threads=threads, attempt=attempt)
 
 
 def train_cell_in_process(
-    split: str, values: Mapping, settings: Mapping, metrics: str, log: str, threads: int = 1, attempt: int = 1
+    split: str, values: Mapping, settings: Mapping, *, metrics: str, log: str, threads: int = 1, attempt: int = 1
 ) -> dict:
     """Train one cell in this process (or restore it on a retry); returns the record written to ``metrics``."""
     with job_log(log) as logger:
@@ -83,11 +86,11 @@ def _train(*, split_path: str, values: Mapping, settings: Mapping, threads: int,
         seed=training["seed"],
         scaler=settings["preprocessing"]["scaler"],
     )
-    train_axes, model_axes = grid.split_axes(values)
+    _, model_axes = split_axes(values)
     fit_settings = FitSettings(
         epochs=training["epochs"],
-        batch_size=int(train_axes.get("batch_size", training["batch_size"])),
-        learning_rate=float(train_axes.get("learning_rate", training["learning_rate"])),
+        batch_size=int(training_value(values, training, "batch_size")),
+        learning_rate=float(training_value(values, training, "learning_rate")),
         optimizer=training["optimizer"],
         momentum=training["momentum"],
         class_weight=class_weights(plan.y_train, plan.n_classes, training["class_weight"]),
@@ -100,7 +103,9 @@ def _train(*, split_path: str, values: Mapping, settings: Mapping, threads: int,
         from gridflow.model import seeded_models
 
         seeds = [p.weight_seed for p in plan.models]
-        built = seeded_models(settings["model"]["builder"], model_axes, plan.n_features, plan.n_classes, seeds)
+        built = seeded_models(
+            settings["model"]["builder"], model_axes, n_features=plan.n_features, n_classes=plan.n_classes, seeds=seeds
+        )
         n_params = int(built.template.count_params())
         timing["build_seconds"] = time.perf_counter() - t0
         fit, note = _fit(
@@ -167,7 +172,10 @@ def _fit(*, built, plan: CellPlan, fit_settings: FitSettings, trainer: str, buil
             note = f"fell back to model.fit: {reason}".splitlines()[0]
             log.warning(note)
     builder = resolve_builder(builder_spec)
-    models = [build_seeded(builder, model_axes, plan.n_features, plan.n_classes, p.weight_seed) for p in plan.models]
+    models = [
+        build_seeded(builder, model_axes, n_features=plan.n_features, n_classes=plan.n_classes, seed=p.weight_seed)
+        for p in plan.models
+    ]
     return keras_fit.fit_models(models, tasks, fit_settings), note
 
 

@@ -50,7 +50,7 @@ def _serve(conns) -> None:
 
 
 def _serve_slot(conn) -> None:
-    """Run each (function, args, stderr path) sent; answer (ok, result or error, loops built)."""
+    """Run each (function, args, kwargs, stderr path) sent; answer (ok, result or error, loops built)."""
     while True:
         try:
             message = conn.recv()
@@ -58,10 +58,10 @@ def _serve_slot(conn) -> None:
             return
         if message is None:
             return
-        function, args, stderr_path = message
+        function, args, kwargs, stderr_path = message
         start = _stderr_size()
         try:
-            answer = (True, function(*args))
+            answer = (True, function(*args, **kwargs))
         except Exception as error:
             answer = (False, error)
         if stderr_path is not None:
@@ -117,9 +117,9 @@ class _Worker:
     def retired(self) -> bool:
         return self.dead or self.loops_built >= LOOPS_PER_PROCESS or not self.process.is_alive()
 
-    def call(self, conn, function: Callable, args: tuple, stderr_path: str | None):
+    def call(self, conn, function: Callable, args: tuple, kwargs: dict, *, stderr_path: str | None):
         try:
-            conn.send((function, args, stderr_path))
+            conn.send((function, args, kwargs, stderr_path))
             ok, result, self.loops_built = conn.recv()
         except (EOFError, OSError, BrokenPipeError) as error:
             self.dead = True
@@ -147,8 +147,8 @@ class WorkerPool:
         self.in_flight = 0
         self.changed = threading.Condition()
 
-    def run(self, function: Callable, *args, stderr_path: str | None = None):
-        """Run ``function(*args)`` in the training process; its stderr goes to ``stderr_path`` (if given)."""
+    def run(self, function: Callable, *args, stderr_path: str | None = None, **kwargs):
+        """Run ``function(*args, **kwargs)`` in the training process; its stderr goes to ``stderr_path`` (if given)."""
         with self.changed:
             self.changed.wait_for(lambda: self.in_flight < self.slots)
             if self.current is None or self.current.retired:
@@ -159,7 +159,7 @@ class WorkerPool:
             worker.in_flight += 1
             self.in_flight += 1
         try:
-            return worker.call(conn, function, args, stderr_path)
+            return worker.call(conn, function, args, kwargs, stderr_path=stderr_path)
         finally:
             with self.changed:
                 worker.free.append(conn)
@@ -187,11 +187,11 @@ def _pool_of(slots: int) -> WorkerPool:
         return _pool
 
 
-def run_in_worker(function: Callable, *args, slots: int, stderr_path: str | None = None):
-    """Call ``function(*args)`` in this run's training process of ``slots`` slots.
+def run_in_worker(function: Callable, *args, slots: int, stderr_path: str | None = None, **kwargs):
+    """Call ``function(*args, **kwargs)`` in this run's training process of ``slots`` slots.
 
     The process's stderr output during the call is appended to ``stderr_path``
     (if given). If the process dies, this raises WorkerDied and the next call
     starts a fresh process, so Snakemake's retry of the job can succeed.
     """
-    return _pool_of(slots).run(function, *args, stderr_path=stderr_path)
+    return _pool_of(slots).run(function, *args, stderr_path=stderr_path, **kwargs)

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from gridflow import __version__ as gridflow_version
 from gridflow import config as configlib
 from gridflow import grid as gridlib
+from gridflow.axes import training_value
 from gridflow.data import BUILTIN_DATASETS, write_split
 from gridflow.figures.cost import plot_cost
 from gridflow.figures.curves import plot_learning_curves
@@ -15,6 +16,9 @@ from gridflow.figures.effects import plot_marginal_effect
 from gridflow.figures.heatmaps import FLAVOURS, plot_heatmap
 from gridflow.figures.pool import draw
 from gridflow.io import remove_unlisted
+from gridflow.resources import cell_mem_mb as cell_share_mb
+from gridflow.resources import cell_runtime_minutes
+from gridflow.settings import cell_settings, describe_settings
 from gridflow.summary import write_summary
 from gridflow.tables import write_tables
 from gridflow.train import train_cell  # imports TensorFlow only when a cell trains
@@ -32,9 +36,9 @@ except configlib.ConfigError as error:
 
 CELLS = gridlib.cells_by_id(config["grid"])
 AXES = sorted(config["grid"])
-CELL_SETTINGS = configlib.cell_settings(config)
+CELL_SETTINGS = cell_settings(config)
 # One line on how every cell trained, for the report's captions.
-ABOUT_CELLS = configlib.describe_settings(config)
+ABOUT_CELLS = describe_settings(config)
 
 
 # Light rules run where Snakemake runs, also when cells go to a cluster.
@@ -96,9 +100,9 @@ def figure_processes():
 
 def cell_runtime(wildcards, attempt):
     """Minutes a cell job may need: grows with epochs, models and smaller batches."""
-    batch_size = CELLS[wildcards.cell].get("batch_size", config["training"]["batch_size"])
+    batch_size = training_value(CELLS[wildcards.cell], config["training"], "batch_size")
     n_train = int(N_ROWS * (1 - config["split"]["test_size"]))
-    return configlib.cell_runtime_minutes(config["training"], batch_size, n_train, attempt)
+    return cell_runtime_minutes(config["training"], batch_size, n_train, attempt)
 
 
 def cell_attempt(wildcards, attempt):
@@ -114,10 +118,8 @@ def cells_per_job():
 
 
 def cell_mem_mb(wildcards, attempt):
-    """A cell's share of its job's memory: the job's one process (Snakemake and
-    TensorFlow, measured 0.85 GB; 1.5 GB asked) split over the cells it trains,
-    plus 100 MB a cell; twice that on a retry. A group sums its cells' shares."""
-    return (-(-1500 // cells_per_job()) + 100) * attempt
+    """A cell's share of its job's memory (gridflow.resources); a group sums its cells' shares."""
+    return cell_share_mb(cells_per_job(), attempt)
 
 
 def figure_files():

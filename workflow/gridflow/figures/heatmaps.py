@@ -25,7 +25,7 @@ FLAVOURS = ("slice", "marginal")
 
 
 def heatmap_slice(
-    table: pd.DataFrame, grid: Mapping[str, list], a: str, b: str, fixed: Mapping[str, object], metric: str
+    table: pd.DataFrame, *, grid: Mapping[str, list], a: str, b: str, fixed: Mapping[str, object], metric: str
 ):
     """Values of ``mean_cv_<metric>`` and statuses on the a x b plane through ``fixed``.
 
@@ -44,7 +44,7 @@ def heatmap_slice(
     return values, statuses
 
 
-def heatmap_marginal(table: pd.DataFrame, grid: Mapping[str, list], a: str, b: str, metric: str):
+def heatmap_marginal(table: pd.DataFrame, *, grid: Mapping[str, list], a: str, b: str, metric: str):
     """Best and mean of ``mean_cv_<metric>`` over the other axes, for each (a, b) pair of values.
 
     Only ok cells count. Returns (best, mean, n_not_ok, n_cells) arrays of shape
@@ -86,23 +86,28 @@ def plot_heatmap(
         table = pd.read_csv(summary_csv)
         limits = style.colour_limits(table, metric)
         if flavour == "slice":
-            fig = _slice_figure(table, json.loads(Path(best_json).read_text()), grid, a, b, metric, limits)
+            fig = _slice_figure(
+                table, json.loads(Path(best_json).read_text()), grid=grid, a=a, b=b, metric=metric, limits=limits
+            )
         else:
-            fig = _marginal_figure(table, grid, a, b, metric, limits)
+            fig = _marginal_figure(table, grid=grid, a=a, b=b, metric=metric, limits=limits)
         style.save_figure(fig, outputs)
         log.info("wrote %s", ", ".join(outputs))
 
 
-def _slice_figure(table, best, grid, a, b, metric, limits):
+def _slice_figure(table, best, *, grid, a, b, metric, limits):
     held = best["params"] or gridlib.expand_grid(grid)[0]
     fixed = {axis: gridlib.canonical_value(held[axis]) for axis in grid if axis not in (a, b)}
-    values, statuses = heatmap_slice(table, grid, a, b, fixed, metric)
+    values, statuses = heatmap_slice(table, grid=grid, a=a, b=b, fixed=fixed, metric=metric)
     bad = statuses != "ok"
     values = np.where(bad, np.nan, values)  # a diverged cell's surviving models do not make it a result
     labels = np.where(statuses == "", "missing", statuses)
     fig = style.new_figure(*_panel_size(grid, a, b, panels=1))
     ax = fig.add_subplot()
-    image = _draw(ax, values, bad.astype(int), np.ones(values.shape, int), labels, grid, a, b, metric, limits)
+    image = _draw(
+        ax, values, n_not_ok=bad.astype(int), n_cells=np.ones(values.shape, int), labels=labels, grid=grid, a=a, b=b,
+        metric=metric, limits=limits,
+    )  # fmt: skip
     fig.colorbar(image, ax=ax, label=style.metric_label(metric), shrink=0.9)
     held_text = ", ".join(f"{k}={gridlib.format_value(v)}" for k, v in fixed.items())
     width = fig.get_figwidth() - 1.4
@@ -112,8 +117,8 @@ def _slice_figure(table, best, grid, a, b, metric, limits):
     return fig
 
 
-def _marginal_figure(table, grid, a, b, metric, limits):
-    best, mean, n_not_ok, n_cells = heatmap_marginal(table, grid, a, b, metric)
+def _marginal_figure(table, *, grid, a, b, metric, limits):
+    best, mean, n_not_ok, n_cells = heatmap_marginal(table, grid=grid, a=a, b=b, metric=metric)
     labels = np.where(n_cells == 0, "missing", "not ok")
     fig = style.new_figure(*_panel_size(grid, a, b, panels=2))
     axes = fig.subplots(1, 2, sharey=True)
@@ -121,7 +126,10 @@ def _marginal_figure(table, grid, a, b, metric, limits):
     over = f"over {', '.join(others)}" if others else "(no other axes)"
     panel_width = (fig.get_figwidth() - 1.4) / 2
     for ax, values, name in ((axes[0], best, "best"), (axes[1], mean, "mean")):
-        image = _draw(ax, values, n_not_ok, n_cells, labels, grid, a, b, metric, limits)
+        image = _draw(
+            ax, values, n_not_ok=n_not_ok, n_cells=n_cells, labels=labels, grid=grid, a=a, b=b, metric=metric,
+            limits=limits,
+        )  # fmt: skip
         ax.set_title(style.wrap(f"{name} {over}", panel_width), fontsize=10)
     axes[1].set_ylabel("")
     fig.colorbar(image, ax=axes, label=style.metric_label(metric), shrink=0.9)
@@ -133,7 +141,7 @@ def _panel_size(grid, a, b, panels: int) -> tuple[float, float]:
     return panels * (0.9 * len(grid[b]) + 1.6) + 1.4, 0.6 * len(grid[a]) + 2.0
 
 
-def _draw(ax, values, n_not_ok, n_cells, labels, grid, a, b, metric, limits):
+def _draw(ax, values, *, n_not_ok, n_cells, labels, grid, a, b, metric, limits):
     """One annotated heatmap panel; squares with cells that are not ok are hatched.
 
     A square whose every cell is not ok is hatched densely and named (diverged,

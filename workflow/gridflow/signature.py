@@ -1,0 +1,60 @@
+"""The grid axes a model builder accepts, read from its source without importing it.
+
+Snakemake parses the workflow before any job runs; importing the user's
+builder module would import TensorFlow there. Pure Python.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+from gridflow.errors import ConfigError
+
+
+def builder_axes(builder: str, search_path: list[str]) -> tuple[str, ...] | None:
+    """The grid axes a builder accepts, found without importing it.
+
+    Returns None when the builder takes ``**kwargs`` (any axis goes).
+
+    Raises
+    ------
+    ConfigError
+        If the module cannot be found or does not define the function.
+    """
+    # The built-in mlp is read like a user's builder: from its signature.
+    module_name, func_name = ("gridflow.model", "mlp") if builder == "mlp" else builder.split(":")
+    origin = _module_file(module_name, search_path)
+    if origin is None:
+        raise ConfigError(
+            f"config key 'model.builder' has value \"{builder}\"; module '{module_name}' cannot be imported "
+            f"(searched the Python path and {', '.join(search_path)})"
+        )
+    tree = ast.parse(Path(origin).read_text(), filename=origin)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == func_name:
+            args = node.args
+            if args.kwarg is not None:
+                return None
+            names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+            return tuple(n for n in names if n not in ("n_features", "n_classes"))
+    raise ConfigError(
+        f"config key 'model.builder' has value \"{builder}\"; module '{module_name}' defines no function '{func_name}'"
+    )
+
+
+def _module_file(module_name: str, search_path: list[str]) -> str | None:
+    added = [p for p in search_path if p not in sys.path]
+    sys.path[:0] = added
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        spec = None
+    finally:
+        for p in added:
+            sys.path.remove(p)
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    return spec.origin
