@@ -26,7 +26,7 @@ def tasks():
     return [ModelTask(21, x[:90], y[:90], x[90:], y[90:]), ModelTask(22, x[30:], y[30:], x[:30], y[:30])]
 
 
-def train(dropout, tasks, epochs=3):
+def train(dropout, tasks, epochs=60):  # 60 epochs x 6 batches: long enough for XLA
     built = seeded_models(
         "mlp", {"hidden_units": 6, "activation": "relu", "dropout": dropout}, n_features=5, n_classes=2, seeds=[7, 8]
     )
@@ -40,6 +40,7 @@ def test_dropout_rates_share_one_loop_and_weights_but_still_drop(tasks):
     first = train(0.0, tasks)
     reused = train(0.5, tasks)
     assert first.loop_source in ("compiled", "disk") and reused.loop_source == "memory"
+    assert first.loop_mode == reused.loop_mode == "xla"
     clear_loop_cache()
     alone = train(0.5, tasks)  # the same cell with a loop of its own
     assert alone.loop_source in ("compiled", "disk")
@@ -56,6 +57,37 @@ def test_fingerprint_ignores_names_and_dropout_rates_only():
 
     assert fingerprint() == fingerprint() == fingerprint(dropout=0.0) == fingerprint(dropout=0.6)
     assert len({fingerprint(), fingerprint(hidden_units=7), fingerprint(activation="tanh")}) == 3
+
+
+def test_layers_named_after_their_settings_keep_them_apart():
+    def named_after_activation(n_features, n_classes, activation):
+        inputs = keras.Input((n_features,))
+        hidden = keras.layers.Activation(activation, name=activation)(keras.layers.Dense(3)(inputs))
+        return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
+
+    relu, tanh = (
+        architecture_fingerprint(
+            build_seeded(named_after_activation, {"activation": a}, n_features=5, n_classes=2, seed=1)
+        )
+        for a in ("relu", "tanh")
+    )
+    assert relu != tanh
+
+
+def test_custom_functions_leave_a_model_without_fingerprint():
+    def leaky(slope):
+        def activation(x):
+            return keras.ops.maximum(x, slope * x)
+
+        return activation
+
+    def builder(n_features, n_classes, slope):
+        inputs = keras.Input((n_features,))
+        hidden = keras.layers.Dense(3, activation=leaky(slope))(inputs)
+        return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(hidden))
+
+    model = build_seeded(builder, {"slope": 0.1}, n_features=5, n_classes=2, seed=1)
+    assert architecture_fingerprint(model) is None  # its config names the function, not the slope
 
 
 def test_models_whose_config_may_not_say_everything_have_no_fingerprint():
@@ -115,8 +147,10 @@ def test_each_distinct_loop_compiles_once_in_a_run(compiled_run):
 
 def test_a_later_run_loads_loops_from_disk_and_computes_the_same(compiled_run, tmp_path):
     cache = compiled_run / ".snakemake/gridflow/xla-cache"
+    programs = sorted(cache.rglob("*.pb"))
     write_config(tmp_path, XLA_CONFIG)
     snakemake(tmp_path, "--cores", "2", env={"GRIDFLOW_XLA_CACHE": str(cache)})
+    assert sorted(cache.rglob("*.pb")) == programs  # nothing compiled anew
     before, after = cell_records(compiled_run), cell_records(tmp_path)
     assert sorted(r["timing"]["loop_source"] for r in after.values()) == ["disk", "disk", "memory", "memory"]
     for cell, record in before.items():

@@ -223,3 +223,12 @@ def test_mlp_axes_are_read_from_its_signature():
 
     expected = tuple(p for p in inspect.signature(mlp).parameters if p not in ("n_features", "n_classes"))
     assert builder_axes("mlp", []) == expected == ("hidden_units", "activation", "dropout")
+
+
+def test_a_cell_asks_for_its_share_of_the_jobs_process_and_a_whole_one_on_a_retry():
+    from gridflow.resources import CELL_MB, PROCESS_MB, cell_mem_mb
+
+    assert 8 * cell_mem_mb(cells_per_job=8) < PROCESS_MB + 8 * CELL_MB + 8  # a full group: one process
+    assert cell_mem_mb(cells_per_job=1) == PROCESS_MB + CELL_MB
+    assert cell_mem_mb(cells_per_job=8, attempt=2) == PROCESS_MB + CELL_MB  # a partial group, killed: whole
+    assert cell_mem_mb(cells_per_job=8, attempt=3) == 2 * (PROCESS_MB + CELL_MB)

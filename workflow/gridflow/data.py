@@ -210,7 +210,11 @@ def write_split(*, dataset_spec: Mapping, split_spec: Mapping, cv_folds: int, pa
     with job_log(log_path) as log:
         dataset = load_dataset(dataset_spec["source"], dataset_spec.get("target"))
         split = make_split(
-            dataset, split_spec["test_size"], cv_folds, split_spec["validation_size"], split_spec["seed"]
+            dataset,
+            test_size=split_spec["test_size"],
+            cv_folds=cv_folds,
+            validation_size=split_spec["validation_size"],
+            seed=split_spec["seed"],
         )
         save_split(split, path)
         log.info(

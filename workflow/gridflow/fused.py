@@ -53,6 +53,8 @@ _SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 # Compiled loops, bounded so a long-lived process's memory stays flat.
 _loops = BoundedCache(64)
 _loops_built = 0
+# Loops XLA could not compile, and why: their cells run the graph.
+_xla_failures: dict[tuple, str] = {}
 
 
 def loops_built() -> int:
@@ -63,6 +65,7 @@ def loops_built() -> int:
 def clear_loop_cache() -> None:
     """Forget every compiled loop of this process (the next cell of each compiles again)."""
     _loops.clear()
+    _xla_failures.clear()
 
 
 def loop_mode(epochs: int, steps_per_epoch: int) -> str:
@@ -146,6 +149,9 @@ def fused_fit(
     mode, note = loop_mode(epochs, steps), None
     while True:
         key = (architecture, settings.optimizer, settings.momentum > 0, epochs, mode, shapes)
+        if key in _xla_failures:
+            mode, note = "graph", _xla_failures[key]
+            continue
         loop = _cached_loop(key, template, settings, mode)
         try:
             out, source = loop.run(trainable, non_trainable, inputs)
@@ -155,7 +161,8 @@ def fused_fit(
             reason = f"{type(error).__name__}: {error}".splitlines()[0]
             if mode == "graph":
                 raise UnsupportedModel(f"the fused loop failed to build: {reason}") from error
-            mode, note = "graph", f"XLA could not compile the loop, ran it as a TensorFlow graph: {reason}"
+            # Remembered, so the loop's other cells in this process go straight to the graph.
+            _xla_failures[key] = f"XLA could not compile the loop, ran it as a TensorFlow graph: {reason}"
     diverged, epochs_run, history, probs = (x.numpy() for x in out)
     results = []
     for i, task in enumerate(tasks):
@@ -249,6 +256,11 @@ def _uids_from(start: int):
         yield
 
 
+def _entries(cache: Path) -> set[str]:
+    """The compiled programs in the cache folder."""
+    return {path.name for path in cache.glob("*.pb")}
+
+
 def _set_aside(cache: Path) -> None:
     """Move a cache folder that TensorFlow could not read out of the way, keeping it for inspection."""
     with contextlib.suppress(OSError):
@@ -302,29 +314,31 @@ class _FusedLoop:
     def _build_and_run(self, trainable, non_trainable, data) -> tuple[tuple, str]:
         """Trace with names that depend on the loop alone, then run: XLA compiles, or loads from its disk cache.
 
-        A marker file per loop says an earlier run compiled it into the cache,
-        so this run's first call loads it (``disk``) rather than compiling.
+        ``disk`` only when a marker says an earlier run compiled this loop into
+        the cache and no new entry appeared while it ran (another loop
+        compiling at the same moment makes it ``compiled``: never the other way).
         """
         self._trace(trainable, non_trainable, data, self.name_seed)
         cache = active_xla_cache() if self.jit_compile else None
         if cache is None:
             return self._compiled(trainable, non_trainable, data), "compiled"
         marker = cache / f"gridflow-loop-{self.name_seed}"
-        cached = marker.exists()
+        expected, before = marker.exists(), _entries(cache)
         try:
             out = self._compiled(trainable, non_trainable, data)
         except tf.errors.OpError:
-            # An entry TensorFlow could not read (cut short by a crash, corrupt). It remembers
-            # the failure under the program's name, so trace under other names and compile.
+            if not expected:
+                raise  # XLA cannot compile this model: the caller runs it as a graph
+            # Its entry is unreadable (cut short by a crash, corrupt). TensorFlow remembers the
+            # failure under the program's name, so trace under other names and compile.
             _set_aside(cache)
             self._trace(trainable, non_trainable, data, self.name_seed + 500_000)
-            out, cached = self._compiled(trainable, non_trainable, data), False
-        # Another loop may have set the folder aside meanwhile: then this one compiled too.
-        cached = cached and marker.exists()
-        if not cached:
+            out, expected = self._compiled(trainable, non_trainable, data), False
+        loaded = expected and marker.exists() and not (_entries(cache) - before)
+        if not loaded:
             with contextlib.suppress(OSError):
                 marker.touch()
-        return out, "disk" if cached else "compiled"
+        return out, "disk" if loaded else "compiled"
 
     def _trace(self, trainable, non_trainable, data, name_seed: int) -> None:
         self._compiled = tf.function(self._loop, jit_compile=self.jit_compile)

@@ -100,12 +100,13 @@ def runtime_dropout_layers(model: keras.Model) -> list[keras.layers.Dropout]:
 def architecture_fingerprint(model: keras.Model) -> str | None:
     """A stable hash of everything a compiled training loop bakes in, or None if unknowable.
 
-    Made of the model's config with layer names made positional and
+    Made of the model's config with its layers' names made positional and
     ``Dropout`` rates left out (they are inputs of the loop), and its variables'
     shapes and dtypes. Two models with the same fingerprint compute the same
     function of (weights, inputs, dropout rates). None when the model is
-    subclassed or holds a layer that is not Keras' own or is a ``Lambda``:
-    their configs need not say everything that changes what they compute.
+    subclassed, holds a layer that is not Keras' own or is a ``Lambda``, or
+    refers to any function or object from outside Keras (a custom activation:
+    its config gives only its name, not the values it closes over).
     """
     layers = list(model._flatten_layers(include_self=False))
     kinds = [type(model)] + [type(layer) for layer in layers]
@@ -117,36 +118,46 @@ def architecture_fingerprint(model: keras.Model) -> str | None:
         config = model.get_config()
     except (NotImplementedError, TypeError, ValueError):
         return None
-    aliases: dict[str, str] = {}
-    _collect_names(config, aliases)
+    if _refers_outside_keras(config):
+        return None
+    # Positional names for the layers only (a dtype policy's "name" stays itself).
+    aliases = {layer.name: f"#layer{i}" for i, layer in enumerate([model, *layers])}
     variables = [(tuple(v.shape), str(v.dtype)) for v in model.trainable_variables + model.non_trainable_variables]
     text = json.dumps([_normalized(config, aliases), variables], sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def _collect_names(node, aliases: dict[str, str]) -> None:
-    """Every ``name`` value in the config, in order of appearance -> a positional alias."""
-    if isinstance(node, dict):
-        name = node.get("name")
-        if isinstance(name, str) and name not in aliases:
-            aliases[name] = f"#{len(aliases)}"
-        for value in node.values():
-            _collect_names(value, aliases)
-    elif isinstance(node, list | tuple):
-        for value in node:
-            _collect_names(value, aliases)
+# Config keys whose strings name layers: a layer's own name and the references between layers.
+_LAYER_REFERENCES = ("name", "keras_history", "input_layers", "output_layers")
 
 
-def _normalized(node, aliases: Mapping[str, str]):
-    """The config with names replaced by aliases and Dropout rates by a placeholder."""
+def _refers_outside_keras(node) -> bool:
+    """Whether a config holds a function, a lambda or an object of a module that is not Keras'."""
     if isinstance(node, dict):
-        out = {k: _normalized(v, aliases) for k, v in node.items()}
+        module = node.get("module")
+        if node.get("class_name") in ("function", "__lambda__") or (
+            isinstance(module, str) and not module.startswith("keras")
+        ):
+            return True
+        return any(_refers_outside_keras(v) for v in node.values())
+    if isinstance(node, list | tuple):
+        return any(_refers_outside_keras(v) for v in node)
+    return False
+
+
+def _normalized(node, aliases: Mapping[str, str], naming: bool = False):
+    """The config with layer names replaced by aliases and Dropout rates by a placeholder.
+
+    ``naming``: whether ``node`` sits under a key that names layers.
+    """
+    if isinstance(node, dict):
+        out = {k: _normalized(v, aliases, naming or k in _LAYER_REFERENCES) for k, v in node.items()}
         if node.get("class_name") == "Dropout" and isinstance(out.get("config"), dict):
             out["config"]["rate"] = "input"
         return out
     if isinstance(node, list | tuple):
-        return [_normalized(v, aliases) for v in node]
-    if isinstance(node, str):
+        return [_normalized(v, aliases, naming) for v in node]
+    if naming and isinstance(node, str):
         return aliases.get(node, node)
     return node
 
@@ -157,6 +168,11 @@ class ModelState:
 
     trainable: tuple[np.ndarray, ...]
     non_trainable: tuple[np.ndarray, ...]
+
+    def equals(self, other: ModelState) -> bool:
+        """Whether both hold the same values, bit for bit."""
+        mine, theirs = self.trainable + self.non_trainable, other.trainable + other.non_trainable
+        return len(mine) == len(theirs) and all(np.array_equal(a, b) for a, b in zip(mine, theirs))
 
     @classmethod
     def of(cls, model: keras.Model) -> ModelState:
@@ -188,7 +204,8 @@ def seeded_models(spec: str, axes: Mapping[str, object], *, n_features: int, n_c
 
     The same arguments give the same values whether or not they come from the
     caches: states are keyed by the architecture's fingerprint (or, where
-    there is none, the builder and every axis value) and the seeds.
+    there is none, the builder and every axis value) and the seeds, and a
+    cached set is used only if its first state equals this cell's template.
     """
     builder = resolve_builder(spec)
     template_key = (spec, tuple(sorted(axes.items())), n_features, n_classes, seeds[0])
@@ -200,6 +217,8 @@ def seeded_models(spec: str, axes: Mapping[str, object], *, n_features: int, n_c
     template, fingerprint = cached
     key = (fingerprint or template_key[:2], n_features, n_classes, tuple(seeds))
     states = _states.get(key)
+    if states is not None and not states[0].equals(ModelState.of(template)):
+        states = None  # a builder that sets weights from its axes: same architecture, other start
     if states is None:
         models = [template] + [
             build_seeded(builder, axes, n_features=n_features, n_classes=n_classes, seed=s) for s in seeds[1:]

@@ -26,8 +26,13 @@ def cell_runtime_minutes(training: Mapping, batch_size: int, n_train_rows: int, 
 
 
 def cell_mem_mb(cells_per_job: int, attempt: int = 1) -> int:
-    """A cell's share of its job's memory: the process split over the job's cells, plus its own; doubled per retry.
+    """A cell's share of its job's memory: the process split over the job's cells, plus its own.
 
-    A group of cells asks for the sum of its cells' shares.
+    A group of cells asks for the sum of its cells' shares. A job holding
+    fewer cells than a full group (the grid's last, a rerun of a few) asks for
+    less than its process needs and may be killed for it: its retry asks for
+    a whole process per cell, and twice that on each further retry.
     """
-    return (-(-PROCESS_MB // cells_per_job) + CELL_MB) * 2 ** (attempt - 1)
+    if attempt == 1:
+        return -(-PROCESS_MB // cells_per_job) + CELL_MB
+    return (PROCESS_MB + CELL_MB) * 2 ** (attempt - 2)

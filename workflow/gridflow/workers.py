@@ -112,6 +112,7 @@ class _Worker:
         self.in_flight = 0
         self.loops_built = 0
         self.dead = False
+        self.stopped = False
 
     @property
     def retired(self) -> bool:
@@ -152,12 +153,16 @@ class WorkerPool:
         with self.changed:
             self.changed.wait_for(lambda: self.in_flight < self.slots)
             if self.current is None or self.current.retired:
-                self._retire(self.current)
-                self.current = _Worker(self.slots)
+                replaced, self.current = self.current, _Worker(self.slots)
+            else:
+                replaced = None
             worker = self.current
             conn = worker.free.pop()
             worker.in_flight += 1
             self.in_flight += 1
+            idle = self._take_if_idle(replaced)
+        if idle:
+            idle.stop()  # outside the lock: it may take a while
         try:
             return worker.call(conn, function, args, kwargs, stderr_path=stderr_path)
         finally:
@@ -165,14 +170,18 @@ class WorkerPool:
                 worker.free.append(conn)
                 worker.in_flight -= 1
                 self.in_flight -= 1
-                if worker is not self.current:
-                    self._retire(worker)
                 self.changed.notify_all()
+                idle = self._take_if_idle(worker) if worker is not self.current else None
+            if idle:
+                idle.stop()
 
-    def _retire(self, worker: _Worker | None) -> None:
-        """Stop a replaced process once its last cell is done."""
-        if worker is not None and worker.in_flight == 0:
-            worker.stop()
+    @staticmethod
+    def _take_if_idle(worker: _Worker | None) -> _Worker | None:
+        """A replaced process whose last cell is done, to stop (once); called under the lock."""
+        if worker is None or worker.in_flight or worker.stopped:
+            return None
+        worker.stopped = True
+        return worker
 
 
 _pool: WorkerPool | None = None

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from gridflow.figures import style
+from gridflow.fitting import LOOP_SOURCES
 from gridflow.logs import job_log
 
 # How a cell's fit seconds were measured, as a marker: the fused loop run alone
@@ -19,6 +20,7 @@ TIMING_KINDS = (
         "fused loop, built earlier",
         dict(marker="o", facecolor=style.CELL_COLOUR, edgecolor=style.CELL_COLOUR),
     ),
+    ("disk", "fused loop loaded from the disk cache", dict(marker="D", facecolor="none", edgecolor=style.CELL_COLOUR)),
     ("compiled", "fused loop incl. building it", dict(marker="o", facecolor="none", edgecolor=style.CELL_COLOUR)),
     ("fit", "model.fit", dict(marker="s", facecolor=style.CONTRAST_COLOUR, edgecolor=style.CONTRAST_COLOUR)),
     ("unknown", "not recorded (older gridflow)", dict(marker="^", facecolor="#999999", edgecolor="#999999")),
@@ -30,7 +32,7 @@ def timing_kind(row: pd.Series) -> str:
     if row["trainer"] == "fit":
         return "fit"
     source = row.get("loop_source")
-    return source if source in ("compiled", "memory") else "unknown"
+    return source if source in LOOP_SOURCES else "unknown"
 
 
 def plot_cost(*, summary_csv: str, metric: str, outputs: Sequence[str], log_path: str) -> None:
