@@ -51,13 +51,17 @@ def snakemake(
     """
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
     cmd += ["--configfile", str(workdir / "config.yaml"), *args]
-    # Not this process's cache (its TensorFlow set TF_XLA_FLAGS to it): the run's own folder's.
-    inherited = {k: v for k, v in os.environ.items() if k not in ("GRIDFLOW_XLA_CACHE", "TF_XLA_FLAGS")}
-    env = {**inherited, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env)
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=workflow_env(env))
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc
+
+
+def workflow_env(extra: dict | None = None) -> dict:
+    """The environment of a workflow run: this one's, but its own folder's loop cache (not this process's,
+    whose TensorFlow set TF_XLA_FLAGS to it), quiet TensorFlow, and ``extra``."""
+    inherited = {k: v for k, v in os.environ.items() if k not in ("GRIDFLOW_XLA_CACHE", "TF_XLA_FLAGS")}
+    return {**inherited, "TF_CPP_MIN_LOG_LEVEL": "2", **(extra or {})}
 
 
 def jobs_run(proc: subprocess.CompletedProcess) -> Counter:

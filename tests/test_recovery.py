@@ -2,7 +2,6 @@
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, TINY_CONFIG, comparable_summary, jobs_run, snakemake, write_config
+from conftest import ROOT, TINY_CONFIG, comparable_summary, jobs_run, snakemake, workflow_env, write_config
 
 from gridflow.io import atomic_path, write_json
 
@@ -23,7 +22,7 @@ EIGHT_CELLS["grid"]["hidden_units"] = [4, 8]
 def start(workdir: Path, *args: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]  # fmt: skip
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = workflow_env()
     return subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
