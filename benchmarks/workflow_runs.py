@@ -35,18 +35,19 @@ class Run:
 
 
 def run_workflow(
-    workdir: Path, config: dict, cores: int, env: dict | None = None, snakefile: Path | None = None
+    workdir: Path, config: dict, cores: int, env: dict | None = None, snakefile: Path | None = None, *extra: str
 ) -> Run:
     """`python -m snakemake --cores N` on ``config`` in ``workdir``; the cells it trained (new metrics files).
 
     ``snakefile``: another checkout's Snakefile (an older gridflow, to compare with); this one's by default.
+    ``extra``: more Snakemake arguments (a profile, say).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     before = {p: p.stat().st_mtime_ns for p in (workdir / "results/cells").rglob("metrics.json")}
     snakefile = snakefile or ROOT / "Snakefile"
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), "--cores", str(cores)]  # fmt: skip
+           "--configfile", str(workdir / "config.yaml"), "--cores", str(cores), *extra]  # fmt: skip
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
