@@ -27,6 +27,14 @@ from gridflow.train import train_cell  # imports TensorFlow only when a cell tra
 BUILDER_SEARCH_PATH = [os.getcwd(), str(Path(workflow.basedir) / "workflow")]
 sys.path[:0] = [p for p in BUILDER_SEARCH_PATH if p not in sys.path]
 
+# An experiment file given with --configfile is the whole experiment: it replaces
+# config/config.yaml, which Snakemake would merge into it (adding the default
+# grid's axes to yours); keys it omits take the schema's defaults. Every job's
+# process gets the same --configfile and --config arguments, so sees the same.
+if workflow.config_settings.configfiles:
+    config.clear()
+    config.update(workflow.config_settings.overwrite_config)
+
 try:
     N_ROWS = configlib.validate_config(
         config, workflow.source_path("../schemas/config.schema.yaml"), BUILDER_SEARCH_PATH
