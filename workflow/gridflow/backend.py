@@ -19,7 +19,8 @@ CACHE_ROOT = Path(".snakemake/gridflow/xla-cache")
 
 
 def machine_tag() -> str:
-    """What a compiled program depends on besides itself: TensorFlow's version, the CPU's features, XLA's flags.
+    """What a compiled program depends on besides itself: TensorFlow's and Keras' versions, the CPU's features,
+    XLA's flags.
 
     Programs compiled under another tag are never looked at, so a cache on a
     shared file system serves every kind of node without handing one node
@@ -33,7 +34,8 @@ def machine_tag() -> str:
                 break
     except OSError:
         flags = platform.processor()
-    digest = hashlib.sha256(f"{platform.machine()}|{flags}|{os.environ.get('XLA_FLAGS', '')}".encode()).hexdigest()
+    seen = f"{platform.machine()}|{flags}|{os.environ.get('XLA_FLAGS', '')}|keras {version('keras')}"
+    digest = hashlib.sha256(seen.encode()).hexdigest()
     return f"tensorflow-{version('tensorflow')}-{platform.machine()}-{digest[:12]}"
 
 
