@@ -6,9 +6,9 @@ retries the group. Each cell therefore also keeps its record under
 .snakemake/gridflow/kept-cells/, keyed by everything its result depends on
 (gridflow's code, TensorFlow's and Keras' versions, the cell's values, the
 shared settings, the split's bytes and the builder's source); a retry
-restores a matching copy instead of
-training the cell again. Training is deterministic, so the copy is what the
-retry would compute. Only retries restore: a first attempt always trains.
+restores a matching copy instead of training the cell again. Training is
+deterministic, so the copy is what the retry would compute. Only retries
+restore: a first attempt always trains.
 """
 
 from __future__ import annotations
