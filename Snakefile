@@ -15,6 +15,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/summarize.smk"
+include: "workflow/rules/analyze.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/tables.smk"
 
@@ -24,9 +25,15 @@ rule all:
     input:
         "results/summary.csv",
         "results/best.json",
+        "results/importance.csv",
+        export_files(),
         "results/tables/summary.html",
         "results/tables/best_cell.html",
         figure_files(),
+
+
+onstart:
+    start_progress()
 
 
 # Figures the current config no longer makes (a removed axis or flavour) would

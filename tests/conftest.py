@@ -64,9 +64,21 @@ def workflow_env(extra: dict | None = None) -> dict:
     return {**inherited, "TF_CPP_MIN_LOG_LEVEL": "2", **(extra or {})}
 
 
+def run_log(proc: subprocess.CompletedProcess) -> str:
+    """The complete log of a run, as Snakemake wrote it to .snakemake/log/ ("" if it wrote none)."""
+    found = re.search(r"^Complete [Ll]og(?:\(s\))?: (\S+)$", proc.stderr, flags=re.M)
+    return Path(found.group(1)).read_text() if found else ""
+
+
 def jobs_run(proc: subprocess.CompletedProcess) -> Counter:
-    """How many jobs of each rule finished in that run."""
-    return Counter(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", proc.stderr))
+    """How many jobs of each rule finished in that run, read from its complete log (the console shows cells)."""
+    return Counter(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", run_log(proc)))
+
+
+def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> jobs from the job stats table of a (dry) run's console ("train cell    4" or "train_cell  4")."""
+    rows = re.findall(r"^\s*([a-z][a-z_ ]*?)\s+(\d+)\s*$", proc.stdout + proc.stderr, flags=re.M)
+    return {rule.replace(" ", "_"): int(count) for rule, count in rows if rule != "total"}
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gridflow.data import load_dataset, make_split, save_split
 from gridflow.figures import style
 from gridflow.figures.cost import plot_cost, timing_kind
 from gridflow.figures.curves import mean_curve, plot_learning_curves, top_cells
 from gridflow.figures.effects import axis_effect, plot_marginal_effect
 from gridflow.figures.heatmaps import heatmap_marginal, heatmap_slice, plot_heatmap
+from gridflow.figures.importance import plot_importance
 from gridflow.grid import cell_id, expand_grid
 from gridflow.summary import write_summary
 from gridflow.tables import best_cell_html, summary_html
@@ -27,22 +29,23 @@ def cv_accuracy(values) -> float:
     return 0.80 + 0.10 * (values["units"] == 8) + 0.04 * (values["lr"] == 1) + 0.01 * (values["act"] == "relu")
 
 
-def model(role, accuracy, epochs=3, status="ok"):
+def model(role, accuracy, epochs=3, status="ok", fold=0):
     metrics = {"accuracy": accuracy, "loss": 1 - accuracy, "roc_auc": accuracy, "f1": accuracy,
                "precision": accuracy, "recall": accuracy}  # fmt: skip
     curve = [accuracy - 0.1 * (epochs - e) for e in range(epochs)]
     history = {"loss": [1 - a for a in curve], "accuracy": curve, "val_loss": [1.1 - a for a in curve],
                "val_accuracy": [a - 0.01 for a in curve]}  # fmt: skip
-    return {"role": role, "status": status, "metrics": metrics if status == "ok" else None, "history": history}
+    return {"role": role, "status": status, "metrics": metrics if status == "ok" else None, "history": history,
+            "repetition": 0, "fold": fold if role == "cv" else "full", "n_train": 100, "n_eval": 50}  # fmt: skip
 
 
 def record(values) -> dict:
     cell = cell_id(values)
     accuracy = cv_accuracy(values)
-    models = [model("cv", accuracy - 0.01), model("cv", accuracy + 0.01), model("test", accuracy)]
+    models = [model("cv", accuracy - 0.01), model("cv", accuracy + 0.01, fold=1), model("test", accuracy)]
     status, error = "ok", None
     if cell == DIVERGED:
-        models.append(model("cv", 0.5, epochs=1, status="diverged"))
+        models[1] = model("cv", 0.5, epochs=1, status="diverged", fold=1)
         status = "diverged"
     if cell == FAILED:
         models, status, error = [], "failed", "ValueError: no"
@@ -63,8 +66,12 @@ def run(tmp_path_factory):
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(record(values)))
         paths.append(str(path))
-    write_summary(metric_paths=paths, axes=sorted(GRID), metric="accuracy", csv_path=folder / "summary.csv",
-                  best_path=folder / "best.json", log_path=folder / "s.log")  # fmt: skip
+    split = folder / "split.npz"
+    save_split(make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=2, validation_size=0.2, seed=0),
+               split)  # fmt: skip
+    write_summary(metric_paths=paths, axes=sorted(GRID), metric="accuracy", alpha=0.05, split_path=str(split),
+                  csv_path=folder / "summary.csv", best_path=folder / "best.json",
+                  log_path=folder / "s.log")  # fmt: skip
     return folder, paths
 
 
@@ -88,23 +95,26 @@ def draw(run, function, name="figure", **arguments):
 
 
 def test_slice_holds_the_other_axes_and_hides_broken_cells(run):
-    values, statuses = heatmap_slice(
+    values, statuses, tied = heatmap_slice(
         table_of(run), grid=GRID, a="lr", b="units", fixed={"act": "tanh"}, metric="accuracy"
     )
     assert statuses.tolist() == [["ok", "ok"], ["failed", "diverged"]]
     assert values[0].tolist() == pytest.approx([0.80, 0.90])
+    assert tied.tolist() == [[False, False], [False, False]]  # tanh cells are all worse than the best on both splits
 
 
 def test_marginal_is_best_and_mean_over_the_other_axes_of_ok_cells(run):
-    best, mean, n_not_ok, n_cells = heatmap_marginal(table_of(run), grid=GRID, a="lr", b="units", metric="accuracy")
+    table = table_of(run)
+    best, mean, n_not_ok, n_cells, n_tied = heatmap_marginal(table, grid=GRID, a="lr", b="units", metric="accuracy")
     assert n_cells.tolist() == [[2, 2], [2, 2]]
     assert n_not_ok.tolist() == [[0, 0], [1, 1]]
     np.testing.assert_allclose(best, [[0.81, 0.91], [0.85, 0.95]])
     np.testing.assert_allclose(mean, [[0.805, 0.905], [0.85, 0.95]])  # lr=1: relu only
+    assert n_tied[1, 1] >= 1  # the best cell itself
 
 
 def test_marginal_best_of_a_lower_is_better_metric_is_the_minimum(run):
-    best, mean, _, _ = heatmap_marginal(table_of(run), grid=GRID, a="lr", b="units", metric="loss")
+    best, mean, _, _, _ = heatmap_marginal(table_of(run), grid=GRID, a="lr", b="units", metric="loss")
     np.testing.assert_allclose(best, 1 - np.array([[0.81, 0.91], [0.85, 0.95]]))
     np.testing.assert_allclose(mean, 1 - np.array([[0.805, 0.905], [0.85, 0.95]]))
 
@@ -167,6 +177,8 @@ def test_summary_page_lists_every_cell_with_broken_ones_marked(run):
     assert page.count('<tr class="ok">') == 6 and page.count('<tr class="not-ok">') == 2
     assert "0.950 ± 0.010" in page and "ValueError: no" in page
     assert page.index("cv accuracy") < page.index("cv roc_auc")  # the selection metric first
+    # Every other cell is worse than the best on both splits by the same margin: none is tied.
+    assert "no other cell is tied with the best" in page
 
 
 def test_best_cell_page_has_values_scores_and_settings(run):
@@ -174,5 +186,20 @@ def test_best_cell_page_has_values_scores_and_settings(run):
     page = best_cell_html(best, {"training": {"epochs": 3}, "grid": GRID})
     assert "act~relu/lr~1/units~8" in page and "0.950 ± 0.010" in page
     assert "epochs: 3" in page and "units: [4, 8]" in page
+    baseline = best["baseline"]["cv"]["accuracy"]["mean"]
+    assert 0.6 < baseline < 0.65  # breast_cancer's benign share
+    assert "baseline CV" in page and f"{baseline:.3f} ±" in page and "most frequent class" in page
     empty = best_cell_html({**best, "cell": None}, {"grid": GRID})
     assert "No cell trained without diverging or failing" in empty
+
+
+def test_importance_figure_names_its_terms_and_what_was_left_out(tmp_path):
+    csv = tmp_path / "importance.csv"
+    pd.DataFrame(
+        {"term": ["lr", "units", "lr:units"], "kind": ["main", "main", "interaction"], "df": [1, 1, 1],
+         "share": [0.7, 0.2, 0.1], "share_low": [0.6, 0.1, 0.0], "share_high": [0.8, 0.3, 0.2],
+         "noise_share": [0.01] * 3, "n_cells": 4, "n_splits": 6, "left_out": '{"act": ["tanh"]}'}
+    ).to_csv(csv, index=False)  # fmt: skip
+    text = draw((tmp_path,), plot_importance, importance_csv=str(csv), metric="accuracy", name="importance")
+    assert all(term in text for term in ("lr", "units", "lr:units", "split noise alone"))
+    assert "4 cells" in text and "6 splits" in text and "left out to complete the grid: act tanh" in text

@@ -99,12 +99,12 @@ def test_failed_and_diverged_cells_are_listed_and_the_run_completes(tmp_path):
     snakemake(tmp_path, "--cores", "2")
     table = pd.read_csv(tmp_path / "results/summary.csv").set_index("cell")
     assert table.loc["learning_rate~0.1/units~4", "status"] == "ok"
-    assert table.loc["learning_rate~0.1/units~4", "rank"] == 1
+    assert table.loc["learning_rate~0.1/units~4", "rank_test_accuracy"] == 1
     assert table.loc["learning_rate~1e+30/units~4", "status"] == "diverged"
     for cell in ["learning_rate~0.1/units~500", "learning_rate~1e+30/units~500"]:
         assert table.loc[cell, "status"] == "failed"
         assert table.loc[cell, "error"] == "ValueError: units=500 is more than this model supports"
-    assert (table.drop(index="learning_rate~0.1/units~4")["rank"] == 2).all()
+    assert (table.drop(index="learning_rate~0.1/units~4")["rank_test_accuracy"] == 2).all()
     best = json.loads((tmp_path / "results/best.json").read_text())
     assert best["cell"] == "learning_rate~0.1/units~4"
     assert (tmp_path / "results/figures/heatmaps/slice/learning_rate__units.png").stat().st_size > 10_000

@@ -9,11 +9,12 @@ import struct
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, comparable_summary, jobs_run, snakemake, write_config
+from conftest import TINY_CONFIG, comparable_summary, jobs_run, planned_jobs, snakemake, write_config
 
-# Jobs that follow a new summary of the tiny grid: 3 axis pairs x 2 heatmap flavours, 3 axes, curves, cost, tables.
+# Jobs that follow a new summary of the tiny grid: 3 axis pairs x 2 heatmap flavours, 3 axes, curves, cost, tables,
+# the importance table and figure, the TensorBoard export.
 AFTER_SUMMARY = {"plot_heatmap": 6, "plot_marginal_effect": 3, "plot_learning_curves": 1, "plot_cost": 1,
-                 "tables": 1, "all": 1}  # fmt: skip
+                 "tables": 1, "importance": 1, "plot_importance": 1, "export_tensorboard": 1, "all": 1}  # fmt: skip
 PAIRS = ["batch_size__hidden_units", "batch_size__learning_rate", "hidden_units__learning_rate"]
 AXES = ["batch_size", "hidden_units", "learning_rate"]
 
@@ -49,12 +50,18 @@ def test_summary_has_one_ranked_row_per_cell(finished):
     assert len(table) == 4
     assert sorted(table["param_hidden_units"]) == [4, 4, 8, 8]
     assert set(table["param_learning_rate"]) == {0.05, 0.5}
-    for column in ["mean_cv_accuracy", "mean_test_accuracy", "mean_cv_roc_auc", "mean_cv_f1"]:
+    for column in ["mean_test_accuracy", "mean_holdout_accuracy", "mean_test_roc_auc", "mean_test_f1"]:
         assert table[column].between(0.5, 1.0).all(), column
-    assert (table["mean_cv_loss"] > 0).all()
-    assert table["rank"].is_monotonic_increasing and table["rank"].iloc[0] == 1
+    assert (table["mean_test_loss"] > 0).all()
+    rank = table["rank_test_accuracy"]
+    assert rank.is_monotonic_increasing and rank.iloc[0] == 1
     assert (table["status"] == "ok").all()
-    assert table["mean_cv_accuracy"].iloc[0] == table["mean_cv_accuracy"].max()
+    assert table["mean_test_accuracy"].iloc[0] == table["mean_test_accuracy"].max()
+    # Two repetitions x three folds, each split the mean's part.
+    splits = table.filter(regex=r"^split\d+_test_accuracy$")
+    assert splits.shape[1] == 6
+    pd.testing.assert_series_equal(splits.mean(axis=1), table["mean_test_accuracy"], check_names=False)
+    assert table["tied_with_best"].iloc[0] and table["p_vs_best"].iloc[0] == 1.0
 
 
 def test_best_json_is_the_top_ranked_row(finished):
@@ -64,8 +71,10 @@ def test_best_json_is_the_top_ranked_row(finished):
     assert best["cell"] == top["cell"]
     assert best["params"] == {"batch_size": 32, "hidden_units": int(top["param_hidden_units"]),
                               "learning_rate": float(top["param_learning_rate"])}  # fmt: skip
-    assert best["cv"]["accuracy"]["mean"] == pytest.approx(top["mean_cv_accuracy"])
-    assert best["test"]["roc_auc"]["mean"] == pytest.approx(top["mean_test_roc_auc"])
+    assert best["cv"]["accuracy"]["mean"] == pytest.approx(top["mean_test_accuracy"])
+    assert best["holdout"]["roc_auc"]["mean"] == pytest.approx(top["mean_holdout_roc_auc"])
+    assert best["n_tied"] == table["tied_with_best"].sum() and best["n_cells"] == 4
+    assert best["baseline"]["cv"]["accuracy"]["mean"] < best["cv"]["accuracy"]["mean"]
 
 
 def test_each_cell_trained_every_repetition_and_fold(finished):
@@ -89,7 +98,7 @@ def figure_names(workdir):
 
 def expected_figures(flavours=("marginal", "slice"), curves=True):
     names = [f"heatmaps/{f}/{pair}" for f in flavours for pair in PAIRS] + [f"effects/{axis}" for axis in AXES]
-    names += ["cost"] + (["learning_curves"] if curves else [])
+    names += ["cost", "importance"] + (["learning_curves"] if curves else [])
     return sorted(f"{name}.{ext}" for name in names for ext in ("png", "svg"))
 
 
@@ -145,7 +154,9 @@ def test_adding_a_value_trains_only_the_new_cells(copy_of_finished):
     assert jobs_run(proc) == {"train_cell": 2, "summarize": 1, **AFTER_SUMMARY}
     after = summary(copy_of_finished).set_index("cell")
     assert len(after) == 6
-    pd.testing.assert_series_equal(after.loc[before.index, "mean_cv_accuracy"], before["mean_cv_accuracy"])
+    pd.testing.assert_series_equal(after.loc[before.index, "mean_test_accuracy"], before["mean_test_accuracy"])
+    export = (copy_of_finished / "results/logs/export_tensorboard/export_tensorboard.log").read_text()
+    assert "2 written, 4 unchanged, 0 removed" in export  # only the new cells' runs
 
 
 def test_removing_a_value_retrains_nothing(copy_of_finished):
@@ -155,6 +166,8 @@ def test_removing_a_value_retrains_nothing(copy_of_finished):
     proc = snakemake(copy_of_finished, "--cores", "2")
     assert jobs_run(proc) == {"summarize": 1, **AFTER_SUMMARY}
     assert len(summary(copy_of_finished)) == 2
+    runs = sorted(p.name for p in (copy_of_finished / "results/tensorboard").iterdir() if p.is_dir())
+    assert runs == sorted(c.replace("/", ",") for c in summary(copy_of_finished)["cell"])  # removed cells' runs too
 
 
 def test_figure_settings_redraw_without_retraining(copy_of_finished):
@@ -185,7 +198,8 @@ def test_report_is_one_self_contained_file_with_tables_and_every_figure(copy_of_
         assert data == (workdir / path).read_bytes(), path
     assert embedded["results/tables/summary.html"].decode().count('<tr class="ok">') == 4
     assert set(embedded) - {f"results/figures/{p}" for p in pngs} == {
-        "results/summary.csv", "results/tables/summary.html", "results/tables/best_cell.html"}  # fmt: skip
+        "results/summary.csv", "results/importance.csv", "results/tables/summary.html",
+        "results/tables/best_cell.html"}  # fmt: skip
     captions = {path: entry["caption"] for path, entry in results.items()}
     assert "every other axis held at the best cell" in captions[f"results/figures/heatmaps/slice/{PAIRS[0]}.png"]
     assert "the mean over them" in captions[f"results/figures/heatmaps/marginal/{PAIRS[0]}.png"]
@@ -207,11 +221,8 @@ def test_changing_the_split_redoes_split_and_cells(copy_of_finished):
     config["split"] = {"seed": 7}
     write_config(copy_of_finished, config)
     proc = snakemake(copy_of_finished, "--cores", "2", "--dry-run")
-    planned = proc.stdout + proc.stderr
-    assert "split_data" in planned and "train_cell" in planned
-
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", planned, flags=re.M))
-    assert counts["split_data"] == "1" and counts["train_cell"] == "4"
+    planned = planned_jobs(proc)
+    assert planned["split_data"] == 1 and planned["train_cell"] == 4
 
 
 def test_results_do_not_depend_on_cores_or_job_order(finished, tmp_path):
@@ -253,3 +264,43 @@ def test_input_errors_reach_the_user_as_one_line(tmp_path, change, expected):
     assert len(lines) == 1 and expected in lines[0]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_console_shows_cells_not_jobs_and_the_log_file_keeps_every_job(finished):
+    from conftest import run_log
+
+    _, proc = finished
+    line = r"^gridflow: (\d+)/(\d+) cells trained \((\d+) failed, (\d+) diverged\), .* elapsed"
+    progress = re.findall(line, proc.stderr, flags=re.M)
+    assert progress == [(str(k), "4", "0", "0") for k in range(1, 5)]
+    assert "about" in proc.stderr.split("gridflow: 2/4", 1)[1].splitlines()[0]  # time left, once a rate is known
+    assert len(proc.stderr.splitlines()) <= 40
+    assert "Finished jobid" not in proc.stderr
+    assert len(re.findall(r"^localrule train_cell:|^rule train_cell:", run_log(proc), flags=re.M)) == 4
+
+
+def test_tensorboard_runs_read_back_with_hparams_and_curves(finished):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import metadata
+
+    workdir = finished[0]
+    table = summary(workdir).set_index("cell")
+    logdir = workdir / "results/tensorboard"
+    root = EventAccumulator(str(logdir), size_guidance={"tensors": 0}).Reload()
+    experiment = metadata.parse_experiment_plugin_data(
+        root.PluginTagToContent(metadata.PLUGIN_NAME)[metadata.EXPERIMENT_TAG]
+    )
+    domains = {h.name: [v.number_value for v in h.domain_discrete.values] for h in experiment.hparam_infos}
+    assert domains == {"batch_size": [32], "hidden_units": [4, 8], "learning_rate": [0.05, 0.5]}
+    assert {m.name.tag for m in experiment.metric_infos} >= {"cv/accuracy", "holdout/accuracy", "cv/loss"}
+    for cell, row in table.iterrows():
+        run = EventAccumulator(str(logdir / cell.replace("/", ",")), size_guidance={"tensors": 0}).Reload()
+        start = metadata.parse_session_start_info_plugin_data(
+            run.PluginTagToContent(metadata.PLUGIN_NAME)[metadata.SESSION_START_INFO_TAG]
+        )
+        assert start.hparams["hidden_units"].number_value == row["param_hidden_units"]
+        (cv,) = run.Tensors("cv/accuracy")
+        assert float(cv.tensor_proto.double_val[0]) == pytest.approx(row["mean_test_accuracy"])
+        (holdout,) = run.Tensors("holdout/accuracy")
+        assert float(holdout.tensor_proto.double_val[0]) == pytest.approx(row["mean_holdout_accuracy"])
+        assert [e.step for e in run.Tensors("epoch/val_loss")] == [0, 1, 2]  # three epochs

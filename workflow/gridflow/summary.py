@@ -1,5 +1,15 @@
 """Turn the cells' metrics files into one table, in scikit-learn's cv_results_ grammar.
 
+As in ``pd.DataFrame(GridSearchCV(...).cv_results_)`` with one scorer per
+metric: ``params``, ``param_<axis>``, ``split<k>_test_<metric>`` (k =
+repetition x folds + fold), ``mean_test_<metric>``, ``std_test_<metric>``,
+``rank_test_<metric>``, ``mean_fit_time`` and ``std_fit_time``, where "test"
+is the cross-validation fold held out of each model. The test part of the
+split, never used to choose, is ``mean_holdout_<metric>`` and
+``std_holdout_<metric>``. gridflow adds ``cell``, ``status``, ``error``,
+``n_params``, timing columns and the comparison with the best cell
+(``p_vs_best``, ``tied_with_best``, see gridflow.analysis).
+
 A pure function of the metrics files: re-running it changes nothing.
 """
 
@@ -12,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridflow.analysis import compare_with_best
 from gridflow.io import atomic_path, write_json
 from gridflow.logs import job_log
 from gridflow.scoring import LOWER_IS_BETTER, METRICS
@@ -22,30 +33,53 @@ def read_records(paths: Sequence[str | Path]) -> list[dict]:
     return [json.loads(Path(p).read_text()) for p in paths]
 
 
-def _mean_std(models: Sequence[Mapping], role: str, metric: str) -> tuple[float, float]:
-    values = [m["metrics"][metric] for m in models if m["role"] == role and m["metrics"] is not None]
-    values = [v for v in values if v is not None and np.isfinite(v)]
-    if not values:
-        return float("nan"), float("nan")
-    return float(np.mean(values)), float(np.std(values))
+def rank_column(metric: str) -> str:
+    """The column that ranks cells by ``metric`` (1 = best)."""
+    return f"rank_test_{metric}"
 
 
-def cell_row(record: Mapping, axes: Sequence[str]) -> dict:
-    """One summary row: ids, params, mean/std of every metric on CV and test."""
+def _layout(records: Sequence[Mapping]) -> tuple[int, int]:
+    """(repetitions, folds) of the cross-validation models, as every cell of a run has them."""
+    cv = [m for r in records for m in r["models"] if m["role"] == "cv"]
+    if not cv:
+        return 0, 0
+    return max(m["repetition"] for m in cv) + 1, max(int(m["fold"]) for m in cv) + 1
+
+
+def _scores(models: Sequence[Mapping], metric: str) -> list[float]:
+    """``metric`` of each model that trained (diverged ones have no metrics)."""
+    values = [m["metrics"][metric] for m in models if m["metrics"] is not None]
+    return [float(v) for v in values if v is not None and np.isfinite(v)]
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    # np.std with ddof 0, as scikit-learn's cv_results_ reports it.
+    return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"), float("nan"))
+
+
+def cell_row(record: Mapping, axes: Sequence[str], *, folds: int, repetitions: int) -> dict:
+    """One summary row: ids, values, every metric per split, its mean and std, the holdout, cost, status."""
+    cv = [m for m in record["models"] if m["role"] == "cv"]
+    holdout = [m for m in record["models"] if m["role"] == "test"]
+    fit_times = [m["fit_seconds"] for m in cv if m.get("fit_seconds") is not None]
     row: dict = {"cell": record["cell"]}
+    row["mean_fit_time"], row["std_fit_time"] = _mean_std(fit_times)
     row.update({f"param_{axis}": record["params"][axis] for axis in axes})
+    row["params"] = json.dumps({axis: record["params"][axis] for axis in axes})
+    by_split = {m["repetition"] * folds + int(m["fold"]): m for m in cv}
     for metric in METRICS:
-        for role, name in (("cv", "cv"), ("test", "test")):
-            mean, std = _mean_std(record["models"], role, metric)
-            row[f"mean_{name}_{metric}"] = mean
-            row[f"std_{name}_{metric}"] = std
-    n_models = len(record["models"])
+        for k in range(repetitions * folds):
+            model = by_split.get(k)
+            scores = _scores([model], metric) if model else []
+            row[f"split{k}_test_{metric}"] = scores[0] if scores else float("nan")
+        row[f"mean_test_{metric}"], row[f"std_test_{metric}"] = _mean_std(_scores(cv, metric))
+    for metric in METRICS:
+        row[f"mean_holdout_{metric}"], row[f"std_holdout_{metric}"] = _mean_std(_scores(holdout, metric))
     timing = record.get("timing", {})
     fit_seconds = timing.get("fit_seconds")
-    row["mean_fit_time"] = fit_seconds / n_models if n_models and fit_seconds is not None else float("nan")
     row["fit_seconds"] = float("nan") if fit_seconds is None else fit_seconds
     row["trainer"] = record.get("trainer") or ""
-    # Where the fused loop came from: compiled (fit_seconds includes building it) or memory
+    # Where the fused loop came from: compiled (fit_seconds includes building it), disk or memory
     # (built by an earlier cell of this process); and how it ran: xla or graph. Empty for model.fit.
     row["loop_source"] = timing.get("loop_source") or ""
     row["loop_mode"] = timing.get("loop_mode") or ""
@@ -55,50 +89,90 @@ def cell_row(record: Mapping, axes: Sequence[str]) -> dict:
     return row
 
 
-def summarize(records: Sequence[Mapping], axes: Sequence[str], metric: str) -> pd.DataFrame:
-    """The summary table, ranked by the CV mean of ``metric`` (1 = best).
-
-    Cells that diverged or failed share the last rank. Rows are sorted by rank,
-    then by cell id, so the table does not depend on the order of ``records``.
-    """
-    table = pd.DataFrame([cell_row(r, axes) for r in records])
-    score = table[f"mean_cv_{metric}"].astype(float)
+def _rank(table: pd.DataFrame, metric: str) -> pd.Series:
+    """1 = best CV mean of ``metric``; cells that diverged or failed share the last rank."""
+    score = table[f"mean_test_{metric}"].astype(float)
     if metric in LOWER_IS_BETTER:
         score = -score
     score = score.where((table["status"] == "ok") & score.notna(), -np.inf)
-    table["rank"] = score.rank(method="min", ascending=False).astype(int)
-    return table.sort_values(["rank", "cell"], kind="stable").reset_index(drop=True)
+    return score.rank(method="min", ascending=False).astype(int)
 
 
-def best_cell(table: pd.DataFrame, metric: str) -> dict:
-    """The top-ranked cell with its values and CV and test scores (cell None if no cell is ok)."""
+def summarize(records: Sequence[Mapping], axes: Sequence[str], metric: str, *, alpha: float = 0.05) -> pd.DataFrame:
+    """The summary table, ranked by the CV mean of ``metric`` (1 = best).
+
+    Every metric gets its ``rank_test_<metric>``; rows are sorted by the
+    selection metric's rank, then by cell id, so the table does not depend on
+    the order of ``records``. ``p_vs_best`` and ``tied_with_best`` compare each
+    cell with the best on the shared splits at level ``alpha``.
+    """
+    repetitions, folds = _layout(records)
+    table = pd.DataFrame([cell_row(r, axes, folds=folds, repetitions=repetitions) for r in records])
+    for name in METRICS:
+        position = table.columns.get_loc(f"std_test_{name}") + 1
+        table.insert(position, rank_column(name), _rank(table, name))
+    table = table.sort_values([rank_column(metric), "cell"], kind="stable").reset_index(drop=True)
+    n_train, n_test = _fold_sizes(records)
+    compared = compare_with_best(
+        table, metric, n_train=n_train, n_test=n_test, alpha=alpha, lower_is_better=metric in LOWER_IS_BETTER
+    )
+    return table.assign(p_vs_best=compared["p_vs_best"], tied_with_best=compared["tied_with_best"])
+
+
+def _fold_sizes(records: Sequence[Mapping]) -> tuple[float, float]:
+    """Mean training and held-out samples of a cross-validation model (the t-test's correction needs them)."""
+    cv = [m for r in records for m in r["models"] if m["role"] == "cv"]
+    if not cv:
+        return float("nan"), float("nan")
+    return float(np.mean([m["n_train"] for m in cv])), float(np.mean([m["n_eval"] for m in cv]))
+
+
+def best_cell(table: pd.DataFrame, metric: str, baseline: Mapping | None = None) -> dict:
+    """The top-ranked cell with its values, CV and holdout scores (cell None if no cell is ok).
+
+    ``baseline`` (gridflow.baseline) is reported beside it, and how many cells are tied with it.
+    """
     ok = table[table["status"] == "ok"]
     if ok.empty:
-        return {"cell": None, "metric": metric, "params": None, "cv": None, "test": None}
+        best = {"cell": None, "metric": metric, "params": None, "cv": None, "holdout": None}
+        return {**best, "n_cells": len(table), "n_tied": 0, "baseline": baseline}
     top = ok.iloc[0]
-    params = {c.removeprefix("param_"): _plain(top[c]) for c in table.columns if c.startswith("param_")}
     return {
         "cell": top["cell"],
         "metric": metric,
-        "rank": int(top["rank"]),
-        "params": params,
-        "cv": {m: {"mean": float(top[f"mean_cv_{m}"]), "std": float(top[f"std_cv_{m}"])} for m in METRICS},
-        "test": {m: {"mean": float(top[f"mean_test_{m}"]), "std": float(top[f"std_test_{m}"])} for m in METRICS},
+        "rank": int(top[rank_column(metric)]),
+        "params": json.loads(top["params"]),
+        "cv": _scores_of(top, "test"),
+        "holdout": _scores_of(top, "holdout"),
+        # Cells the corrected t-test cannot tell from the best, the best included.
+        "n_cells": len(table),
+        "n_tied": int(table["tied_with_best"].sum()),
+        "baseline": baseline,
     }
 
 
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
+def _scores_of(row: pd.Series, part: str) -> dict:
+    return {m: {"mean": float(row[f"mean_{part}_{m}"]), "std": float(row[f"std_{part}_{m}"])} for m in METRICS}
 
 
 def write_summary(
-    *, metric_paths: Sequence[str], axes: Sequence[str], metric: str, csv_path: str, best_path: str, log_path: str
+    *,
+    metric_paths: Sequence[str],
+    axes: Sequence[str],
+    metric: str,
+    alpha: float,
+    split_path: str,
+    csv_path: str,
+    best_path: str,
+    log_path: str,
 ) -> None:
     """Read the metrics files, write summary.csv and best.json atomically: the body of rule summarize."""
+    from gridflow.baseline import baseline_scores
+
     with job_log(log_path) as log:
-        table = summarize(read_records(metric_paths), axes, metric)
+        table = summarize(read_records(metric_paths), axes, metric, alpha=alpha)
         with atomic_path(csv_path) as tmp:
             table.to_csv(tmp, index=False)
-        best = best_cell(table, metric)
+        best = best_cell(table, metric, baseline_scores(split_path))
         write_json(best, best_path)
         log.info("%d cells, %s; best: %s", len(table), table["status"].value_counts().to_dict(), best["cell"])

@@ -38,10 +38,13 @@ def mean_std(mean: float, std: float) -> str:
 def summary_frame(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The summary as shown: rank, axis values, mean ± std per metric (selection metric first), cost, status."""
     params = [c for c in table.columns if c.startswith("param_")]
-    shown = table[["rank", *params]].rename(columns=lambda c: c.removeprefix("param_"))
+    shown = table[[f"rank_test_{metric}", *params]].rename(columns=lambda c: c.removeprefix("param_"))
+    shown = shown.rename(columns={f"rank_test_{metric}": "rank"})
+    shown["tied"] = table["tied_with_best"].map({True: "yes", False: ""})
+    shown["p vs best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else f"{p:.3f}")
     for name in [metric, *(m for m in METRICS if m != metric)]:
-        for part in ("cv", "test"):
-            shown[f"{part} {name}"] = [
+        for part, label in (("test", "cv"), ("holdout", "holdout")):
+            shown[f"{label} {name}"] = [
                 mean_std(m, s) for m, s in zip(table[f"mean_{part}_{name}"], table[f"std_{part}_{name}"])
             ]
     shown["fit s"] = table["fit_seconds"].map(lambda s: "" if pd.isna(s) else f"{s:.2f}")
@@ -61,36 +64,57 @@ def summary_html(table: pd.DataFrame, metric: str) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in table["status"].value_counts().items())
     body = (
         f"<p>{len(table)} cells ({counts}), ranked by the cross-validation mean of {html.escape(metric)}; "
-        "test scores are reported beside and never used for selection.</p>"
+        f"{tied_sentence(int(table['tied_with_best'].sum()), len(table))} "
+        "Holdout scores (the test part) are reported beside and never used for selection.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     return PAGE.format(title="All cells", body=body)
 
 
+def tied_sentence(n_tied: int, n_cells: int) -> str:
+    """How many cells the corrected t-test cannot tell from the best."""
+    others = n_tied - 1
+    if others < 1:
+        return "no other cell is tied with the best (corrected repeated k-fold t-test)."
+    return (
+        f"{others} other cell{'s' if others > 1 else ''} of {n_cells - 1} "
+        f"{'are' if others > 1 else 'is'} tied with the best: statistically indistinguishable from it "
+        "by the corrected repeated k-fold t-test (column tied)."
+    )
+
+
 def best_cell_html(best: Mapping, config: Mapping) -> str:
-    """The best cell's values and CV/test scores, then the run's config with every default filled in."""
+    """The best cell's values, its CV/holdout scores beside the chance baseline's, then the run's config."""
     if best["cell"] is None:
         body = "<p>No cell trained without diverging or failing.</p>"
     else:
         values = "".join(f"<tr>{_td(k)}{_td(v)}</tr>" for k, v in best["params"].items())
+        baseline = best["baseline"]
         scores = "".join(
-            f"<tr>{_td(m)}{_td(mean_std(best['cv'][m]['mean'], best['cv'][m]['std']))}"
-            f"{_td(mean_std(best['test'][m]['mean'], best['test'][m]['std']))}</tr>"
+            f"<tr>{_td(m)}"
+            + "".join(_td(mean_std(part[m]["mean"], part[m]["std"])) for part in _score_parts(best, baseline))
+            + "</tr>"
             for m in [best["metric"], *(m for m in METRICS if m != best["metric"])]
         )
+        heads = ["metric", "cross-validation", "holdout"] + (["baseline CV", "baseline holdout"] if baseline else [])
         body = (
             f"<p><code>{html.escape(best['cell'])}</code>, ranked first by the cross-validation mean of "
-            f"{html.escape(best['metric'])}.</p>"
-            f"<table><tbody>{values}</tbody></table><h3>Scores (mean ± std over repetitions)</h3>"
-            f"<table><thead><tr>{_th('metric')}{_th('cross-validation')}{_th('test')}</tr></thead>"
-            f"<tbody>{scores}</tbody></table>"
+            f"{html.escape(best['metric'])}; {tied_sentence(best['n_tied'], best['n_cells'])}</p>"
+            f"<table><tbody>{values}</tbody></table><h3>Scores (mean ± std over repetitions × folds)</h3>"
+            f"<table><thead><tr>{''.join(_th(h) for h in heads)}</tr></thead><tbody>{scores}</tbody></table>"
         )
+        if baseline:
+            body += f"<p>Baseline: {html.escape(baseline['strategy'])}, scored on the same folds and holdout.</p>"
     plain = json.loads(json.dumps(config))  # Snakemake's config nodes as plain dicts and lists
     body += (
         "<h3>Config used (defaults filled in)</h3>"
         f"<pre>{html.escape(yaml.safe_dump(plain, sort_keys=False, default_flow_style=None, width=100))}</pre>"
     )
     return PAGE.format(title="Best cell", body=body)
+
+
+def _score_parts(best: Mapping, baseline: Mapping | None) -> list[Mapping]:
+    return [best["cv"], best["holdout"], *([baseline["cv"], baseline["holdout"]] if baseline else [])]
 
 
 def write_tables(

@@ -35,7 +35,7 @@ def train_cell(
     threads: int = 1,
     workers: int = 0,
     attempt: int = 1,
-) -> None:
+) -> dict:
     """The body of rule train_cell: train every model of one cell and write its metrics.json atomically.
 
     A user's builder or model that raises makes the cell 'failed' (with the
@@ -44,16 +44,15 @@ def train_cell(
     trains that many cells at once and keeps TensorFlow and every compiled
     loop between cells (see gridflow.workers); with 0, in this process. A
     retry (``attempt`` > 1) restores the cell's kept record if it finished in
-    an earlier attempt (see gridflow.kept).
+    an earlier attempt (see gridflow.kept). Returns the record written.
     """
     if workers:
         # The training process runs `workers` cells at once: TensorFlow gets a thread for each.
         cell = {"metrics": metrics, "log": log, "threads": workers, "attempt": attempt}
-        run_in_worker(
+        return run_in_worker(
             train_cell_in_process, split, dict(values), dict(settings), slots=workers, stderr_path=log, **cell
         )
-    else:
-        train_cell_in_process(split, values, settings, metrics=metrics, log=log, threads=threads, attempt=attempt)
+    return train_cell_in_process(split, values, settings, metrics=metrics, log=log, threads=threads, attempt=attempt)
 
 
 def train_cell_in_process(

@@ -5,17 +5,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
+from snakemake.logging import logger
+
 from gridflow import __version__ as gridflow_version
 from gridflow import config as configlib
 from gridflow import grid as gridlib
+from gridflow.analysis import write_importance
 from gridflow.axes import training_value
 from gridflow.data import BUILTIN_DATASETS, write_split
+from gridflow.export import write_tensorboard
 from gridflow.figures.cost import plot_cost
 from gridflow.figures.curves import plot_learning_curves
 from gridflow.figures.effects import plot_marginal_effect
 from gridflow.figures.heatmaps import FLAVOURS, plot_heatmap
+from gridflow.figures.importance import plot_importance
 from gridflow.figures.pool import draw
 from gridflow.io import remove_unlisted
+from gridflow.progress import CellProgress
 from gridflow.resources import cell_mem_mb as cell_share_mb
 from gridflow.resources import cell_runtime_minutes
 from gridflow.settings import cell_settings, describe_settings
@@ -54,11 +60,14 @@ localrules:
     all,
     split_data,
     summarize,
+    importance,
+    export_tensorboard,
     tables,
     plot_heatmap,
     plot_marginal_effect,
     plot_learning_curves,
     plot_cost,
+    plot_importance,
 
 
 wildcard_constraints:
@@ -101,6 +110,21 @@ def training_threads(threads):
     return threads if workflow.is_main_process else workflow.cores
 
 
+# Where a local run stands, in cells; started by the Snakefile's onstart.
+PROGRESS = CellProgress()
+
+
+def start_progress():
+    """Count the cells this run trains (its DAG is built by now)."""
+    PROGRESS.start(total=sum(job.rule.name == "train_cell" for job in workflow.dag.needrun_jobs()))
+
+
+def show_progress(record):
+    """One line per finished cell in a local run (a cluster job's process knows only its own cells)."""
+    if workflow.is_main_process:
+        logger.info(PROGRESS.cell_done(record["status"]))
+
+
 def figure_processes():
     """Processes that draw figures: the run's cores in a local threaded run, else 0 (the job's own)."""
     return workflow.cores if local_threaded_run() else 0
@@ -138,8 +162,13 @@ def figure_files():
     ]  # fmt: skip
     figures += [f"effects/{axis}" for axis in AXES]
     figures += ["learning_curves"] if config["figures"]["curves_top"] else []
-    figures += ["cost"]
+    figures += ["cost", "importance"]
     return [f"results/figures/{name}.{ext}" for name in figures for ext in ("png", "svg")]
+
+
+def export_files():
+    """What the run writes for other tools (config key export)."""
+    return ["results/tensorboard/events.out.tfevents.gridflow"] if config["export"]["tensorboard"] else []
 
 
 def dataset_file():

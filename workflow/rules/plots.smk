@@ -121,3 +121,30 @@ rule plot_cost:
             outputs=list(output),
             log_path=log[0],
         )
+
+
+rule plot_importance:
+    input:
+        "results/importance.csv",
+    output:
+        png=report(
+            "results/figures/importance.png",
+            caption="../report/importance.rst",
+            category="Importance",
+            labels={"figure": "which axes matter"},
+        ),
+        svg="results/figures/importance.svg",
+    log:
+        "results/logs/plot_importance/plot_importance.log",
+    params:
+        metric=config["training"]["metric"],
+        about=ABOUT_CELLS,
+    run:
+        draw(
+            plot_importance,
+            processes=figure_processes(),
+            importance_csv=input[0],
+            metric=params.metric,
+            outputs=list(output),
+            log_path=log[0],
+        )

@@ -1,6 +1,7 @@
 rule summarize:
     input:
-        cell_metrics_files(),
+        metrics=cell_metrics_files(),
+        split="results/data/split.npz",
     output:
         summary=report(
             "results/summary.csv",
@@ -16,11 +17,14 @@ rule summarize:
         gridflow=gridflow_version,
         axes=AXES,
         metric=config["training"]["metric"],
+        alpha=config["analysis"]["alpha"],
     run:
         write_summary(
-            metric_paths=list(input),
+            metric_paths=list(input.metrics),
             axes=params.axes,
             metric=params.metric,
+            alpha=params.alpha,
+            split_path=input.split,
             csv_path=output.summary,
             best_path=output.best,
             log_path=log[0],

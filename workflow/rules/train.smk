@@ -21,7 +21,7 @@ rule train_cell:
         values=cell_values,
         settings=CELL_SETTINGS,
     run:
-        train_cell(
+        record = train_cell(
             split=input.split,
             values=params.values,
             settings=params.settings,
@@ -31,3 +31,4 @@ rule train_cell:
             workers=cell_workers(),
             attempt=resources.attempt,
         )
+        show_progress(record)

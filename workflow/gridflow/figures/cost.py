@@ -46,12 +46,12 @@ def plot_cost(*, summary_csv: str, metric: str, outputs: Sequence[str], log_path
         for kind, label, look in TIMING_KINDS:
             part = ok[kinds == kind]
             if len(part):
-                ax_time.scatter(part["fit_seconds"], part[f"mean_cv_{metric}"], s=22, label=label, **look)
-        ax_size.scatter(ok["n_params"], ok[f"mean_cv_{metric}"], s=22, color=style.CELL_COLOUR, alpha=0.6, lw=0)
+                ax_time.scatter(part["fit_seconds"], part[f"mean_test_{metric}"], s=22, label=label, **look)
+        ax_size.scatter(ok["n_params"], ok[f"mean_test_{metric}"], s=22, color=style.CELL_COLOUR, alpha=0.6, lw=0)
         if len(ok):
             top = ok.iloc[0]
             for ax, x in ((ax_time, top["fit_seconds"]), (ax_size, top["n_params"])):
-                ax.scatter([x], [top[f"mean_cv_{metric}"]], marker="*", s=180, color=style.STAR_COLOUR,
+                ax.scatter([x], [top[f"mean_test_{metric}"]], marker="*", s=180, color=style.STAR_COLOUR,
                            edgecolor="black", zorder=3, label="best cell" if ax is ax_time else None)  # fmt: skip
         _count_scale(ax_time, ok["fit_seconds"])
         _count_scale(ax_size, ok["n_params"])

@@ -16,6 +16,7 @@ import pandas as pd
 
 from gridflow import grid as gridlib
 from gridflow.figures import style
+from gridflow.history import mean_curve
 from gridflow.logs import job_log
 
 PANELS = (("loss", "cross-entropy loss"), ("accuracy", "accuracy"))
@@ -25,22 +26,6 @@ LINES = (("", "training", style.CELL_COLOUR), ("val_", "held-out fold", style.CO
 def top_cells(table: pd.DataFrame, n: int) -> list[str]:
     """The first ``n`` ok cells of the ranked summary."""
     return list(table.loc[table["status"] == "ok", "cell"].head(n))
-
-
-def mean_curve(models: Sequence[Mapping], key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std per epoch of history[key] over the CV models.
-
-    Models that stopped early (diverged) count only for the epochs they ran.
-    """
-    curves = [m["history"].get(key, []) for m in models if m["role"] == "cv"]
-    length = max((len(c) for c in curves), default=0)
-    stacked = np.full((len(curves), length), np.nan)
-    for row, curve in zip(stacked, curves):
-        row[: len(curve)] = curve
-    if not length:
-        return np.zeros(0), np.zeros(0)
-    with np.errstate(invalid="ignore"):
-        return np.nanmean(stacked, axis=0), np.nanstd(stacked, axis=0)
 
 
 def plot_learning_curves(
@@ -63,8 +48,10 @@ def plot_learning_curves(
                 ax_row = subfig.subplots(1, 2)
                 _draw_row(ax_row, record["models"])
                 values = ", ".join(f"{k}={v}" for k, v in gridlib.parse_cell_id(cell).items())
-                score = f"{row[f'mean_cv_{metric}']:.3f} ± {row[f'std_cv_{metric}']:.3f}"
-                subfig.suptitle(f"#{int(row['rank'])}  {values}   ({style.metric_label(metric)} {score})", fontsize=9)
+                score = f"{row[f'mean_test_{metric}']:.3f} ± {row[f'std_test_{metric}']:.3f}"
+                subfig.suptitle(
+                    f"#{int(row[f'rank_test_{metric}'])}  {values}   ({style.metric_label(metric)} {score})", fontsize=9
+                )
                 handles = handles or ax_row[0].get_legend_handles_labels()
             for ax in ax_row:
                 ax.set_xlabel("epoch")

@@ -33,7 +33,7 @@ class ValueEffect:
 def axis_effect(table: pd.DataFrame, grid: Mapping[str, list], axis: str, metric: str) -> list[ValueEffect]:
     """The effect of each value of ``axis``, in the grid's value order."""
     values = table["cell"].map(lambda cell: gridlib.parse_cell_id(cell)[axis])
-    mean, std = table[f"mean_cv_{metric}"].astype(float), table[f"std_cv_{metric}"].astype(float)
+    mean, std = table[f"mean_test_{metric}"].astype(float), table[f"std_test_{metric}"].astype(float)
     ok = style.ok_cells(table, metric)
     per_value = len(gridlib.expand_grid(grid)) // len(grid[axis])
     effects = []

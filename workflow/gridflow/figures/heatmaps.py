@@ -27,46 +27,52 @@ FLAVOURS = ("slice", "marginal")
 def heatmap_slice(
     table: pd.DataFrame, *, grid: Mapping[str, list], a: str, b: str, fixed: Mapping[str, object], metric: str
 ):
-    """Values of ``mean_cv_<metric>`` and statuses on the a x b plane through ``fixed``.
+    """Values of ``mean_test_<metric>`` and statuses on the a x b plane through ``fixed``.
 
-    Returns (values, statuses) arrays of shape [len(grid[a]), len(grid[b])], in
-    the grid's value order; statuses are 'ok', 'diverged', 'failed' or '' (missing).
+    Returns (values, statuses, tied) arrays of shape [len(grid[a]), len(grid[b])],
+    in the grid's value order; statuses are 'ok', 'diverged', 'failed' or ''
+    (missing); tied marks cells tied with the best (summary's tied_with_best).
     """
     by_id = table.set_index("cell")
     values = np.full((len(grid[a]), len(grid[b])), np.nan)
     statuses = np.full(values.shape, "", dtype=object)
+    tied = np.zeros(values.shape, bool)
     for i, va in enumerate(grid[a]):
         for j, vb in enumerate(grid[b]):
             cell = gridlib.cell_id({**fixed, a: va, b: vb})
             if cell in by_id.index:
-                values[i, j] = by_id.at[cell, f"mean_cv_{metric}"]
+                values[i, j] = by_id.at[cell, f"mean_test_{metric}"]
                 statuses[i, j] = by_id.at[cell, "status"]
-    return values, statuses
+                tied[i, j] = bool(by_id.at[cell, "tied_with_best"])
+    return values, statuses, tied
 
 
 def heatmap_marginal(table: pd.DataFrame, *, grid: Mapping[str, list], a: str, b: str, metric: str):
-    """Best and mean of ``mean_cv_<metric>`` over the other axes, for each (a, b) pair of values.
+    """Best and mean of ``mean_test_<metric>`` over the other axes, for each (a, b) pair of values.
 
-    Only ok cells count. Returns (best, mean, n_not_ok, n_cells) arrays of shape
-    [len(grid[a]), len(grid[b])]; n_cells counts the summary's cells with that pair.
+    Only ok cells count. Returns (best, mean, n_not_ok, n_cells, n_tied) arrays of
+    shape [len(grid[a]), len(grid[b])]; n_cells counts the summary's cells with
+    that pair, n_tied those tied with the best.
     """
     parsed = table["cell"].map(gridlib.parse_cell_id)
     key_a, key_b = parsed.map(lambda v: v[a]), parsed.map(lambda v: v[b])
-    score = table[f"mean_cv_{metric}"].astype(float)
+    score = table[f"mean_test_{metric}"].astype(float)
     ok = style.ok_cells(table, metric)
     shape = (len(grid[a]), len(grid[b]))
     best, mean = np.full(shape, np.nan), np.full(shape, np.nan)
-    n_not_ok, n_cells = np.zeros(shape, int), np.zeros(shape, int)
+    n_not_ok, n_cells, n_tied = np.zeros(shape, int), np.zeros(shape, int), np.zeros(shape, int)
+    tied = table["tied_with_best"].astype(bool)
     pick = np.min if metric in LOWER_IS_BETTER else np.max
     for i, va in enumerate(style.value_labels(grid[a])):
         for j, vb in enumerate(style.value_labels(grid[b])):
             here = (key_a == va) & (key_b == vb)
             n_cells[i, j] = int(here.sum())
             n_not_ok[i, j] = int((here & ~ok).sum())
+            n_tied[i, j] = int((here & tied).sum())
             if (here & ok).any():
                 best[i, j] = pick(score[here & ok])
                 mean[i, j] = score[here & ok].mean()
-    return best, mean, n_not_ok, n_cells
+    return best, mean, n_not_ok, n_cells, n_tied
 
 
 def plot_heatmap(
@@ -98,15 +104,15 @@ def plot_heatmap(
 def _slice_figure(table, best, *, grid, a, b, metric, limits):
     held = best["params"] or gridlib.expand_grid(grid)[0]
     fixed = {axis: gridlib.canonical_value(held[axis]) for axis in grid if axis not in (a, b)}
-    values, statuses = heatmap_slice(table, grid=grid, a=a, b=b, fixed=fixed, metric=metric)
+    values, statuses, tied = heatmap_slice(table, grid=grid, a=a, b=b, fixed=fixed, metric=metric)
     bad = statuses != "ok"
     values = np.where(bad, np.nan, values)  # a diverged cell's surviving models do not make it a result
     labels = np.where(statuses == "", "missing", statuses)
     fig = style.new_figure(*_panel_size(grid, a, b, panels=1))
     ax = fig.add_subplot()
     image = _draw(
-        ax, values, n_not_ok=bad.astype(int), n_cells=np.ones(values.shape, int), labels=labels, grid=grid, a=a, b=b,
-        metric=metric, limits=limits,
+        ax, values, n_not_ok=bad.astype(int), n_cells=np.ones(values.shape, int), labels=labels, tied=tied, grid=grid,
+        a=a, b=b, metric=metric, limits=limits,
     )  # fmt: skip
     fig.colorbar(image, ax=ax, label=style.metric_label(metric), shrink=0.9)
     held_text = ", ".join(f"{k}={gridlib.format_value(v)}" for k, v in fixed.items())
@@ -118,17 +124,18 @@ def _slice_figure(table, best, *, grid, a, b, metric, limits):
 
 
 def _marginal_figure(table, *, grid, a, b, metric, limits):
-    best, mean, n_not_ok, n_cells = heatmap_marginal(table, grid=grid, a=a, b=b, metric=metric)
+    best, mean, n_not_ok, n_cells, n_tied = heatmap_marginal(table, grid=grid, a=a, b=b, metric=metric)
     labels = np.where(n_cells == 0, "missing", "not ok")
     fig = style.new_figure(*_panel_size(grid, a, b, panels=2))
     axes = fig.subplots(1, 2, sharey=True)
     others = [axis for axis in grid if axis not in (a, b)]
     over = f"over {', '.join(others)}" if others else "(no other axes)"
     panel_width = (fig.get_figwidth() - 1.4) / 2
-    for ax, values, name in ((axes[0], best, "best"), (axes[1], mean, "mean")):
+    # Outlined on the left: the pair holds a cell tied with the best.
+    for ax, values, tied, name in ((axes[0], best, n_tied > 0, "best"), (axes[1], mean, None, "mean")):
         image = _draw(
-            ax, values, n_not_ok=n_not_ok, n_cells=n_cells, labels=labels, grid=grid, a=a, b=b, metric=metric,
-            limits=limits,
+            ax, values, n_not_ok=n_not_ok, n_cells=n_cells, labels=labels, tied=tied, grid=grid, a=a, b=b,
+            metric=metric, limits=limits,
         )  # fmt: skip
         ax.set_title(style.wrap(f"{name} {over}", panel_width), fontsize=10)
     axes[1].set_ylabel("")
@@ -141,8 +148,9 @@ def _panel_size(grid, a, b, panels: int) -> tuple[float, float]:
     return panels * (0.9 * len(grid[b]) + 1.6) + 1.4, 0.6 * len(grid[a]) + 2.0
 
 
-def _draw(ax, values, *, n_not_ok, n_cells, labels, grid, a, b, metric, limits):
-    """One annotated heatmap panel; squares with cells that are not ok are hatched.
+def _draw(ax, values, *, n_not_ok, n_cells, labels, tied, grid, a, b, metric, limits):
+    """One annotated heatmap panel; squares with cells that are not ok are hatched,
+    squares marked in ``tied`` (if given) outlined: tied with the best cell.
 
     A square whose every cell is not ok is hatched densely and named (diverged,
     failed, missing); one where only some are shows its value and "k/n not ok".
@@ -159,6 +167,10 @@ def _draw(ax, values, *, n_not_ok, n_cells, labels, grid, a, b, metric, limits):
                 hatch = "xx" if all_bad else "//"
                 ax.add_patch(
                     Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch=hatch, edgecolor=style.BAD_COLOUR, lw=0)
+                )
+            if tied is not None and tied[i, j]:
+                ax.add_patch(
+                    Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False, edgecolor=style.TIED_COLOUR, lw=2.2)
                 )
             if all_bad:
                 ax.text(j, i, labels[i, j], ha="center", va="center", color=style.BAD_COLOUR, fontweight="bold")

@@ -42,6 +42,7 @@ CONTRAST_COLOUR = "#e8781e"  # held-out curves, model.fit cells
 BEST_COLOUR = "#35b779"  # the best cell per value
 STAR_COLOUR = "#fde725"  # the best cell of the run
 FRAME_COLOUR = "#555555"
+TIED_COLOUR = "#e8781e"  # outline of cells tied with the best (corrected t-test)
 BAD_COLOUR = "#b00020"  # diverged, failed and missing cells
 MISSING_FACE = "#d9d9d9"
 METRIC_LABELS = {
@@ -65,12 +66,12 @@ def colour_map(metric: str) -> str:
 
 def ok_cells(table: pd.DataFrame, metric: str) -> pd.Series:
     """Which summary rows count in a figure: status ok and a finite CV mean of ``metric``."""
-    return (table["status"] == "ok") & np.isfinite(table[f"mean_cv_{metric}"].astype(float))
+    return (table["status"] == "ok") & np.isfinite(table[f"mean_test_{metric}"].astype(float))
 
 
 def colour_limits(table: pd.DataFrame, metric: str) -> tuple[float, float]:
     """(vmin, vmax) of the CV mean over every ok cell: one scale for a whole figure set."""
-    values = table.loc[ok_cells(table, metric), f"mean_cv_{metric}"].astype(float)
+    values = table.loc[ok_cells(table, metric), f"mean_test_{metric}"].astype(float)
     if values.empty:
         return 0.0, 1.0
     low, high = float(values.min()), float(values.max())

@@ -1,0 +1,62 @@
+"""The run's cells as TensorBoard runs, for its HParams dashboard: the body of rule export_tensorboard.
+
+Each cell becomes one run: its axis values as hparams, the CV and holdout
+mean of every metric as scalars, and the mean learning curves of its CV
+models per epoch. Only cells whose run changed are rewritten (gridflow.hparams).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from gridflow.fitting import HISTORY_KEYS
+from gridflow.history import mean_curve
+from gridflow.hparams import CellRun, write_runs
+from gridflow.logs import job_log
+from gridflow.scoring import METRICS
+from gridflow.summary import read_records
+
+# The summary's column part -> the tag prefix in TensorBoard.
+PARTS = {"test": "cv", "holdout": "holdout"}
+
+
+def run_name(cell: str) -> str:
+    """A cell id as one folder name: TensorBoard would read "a~1/b~2" as nested runs."""
+    return cell.replace("/", ",")
+
+
+def metric_tags() -> dict[str, str]:
+    """Every scalar the dashboard shows as a column, with its display name."""
+    return {f"{tag}/{m}": f"{'CV' if tag == 'cv' else 'holdout'} {m}" for tag in PARTS.values() for m in METRICS}
+
+
+def cell_run(row: pd.Series, record: Mapping) -> CellRun:
+    """One cell's run: values from its metrics file, scores from its summary row."""
+    scalars = {
+        f"{tag}/{m}": float(row[f"mean_{part}_{m}"])
+        for part, tag in PARTS.items()
+        for m in METRICS
+        if not math.isnan(float(row[f"mean_{part}_{m}"]))
+    }
+    curves = {f"epoch/{key}": mean_curve(record["models"], key)[0].tolist() for key in HISTORY_KEYS}
+    return CellRun(
+        cell=run_name(record["cell"]),
+        params=dict(record["params"]),
+        scalars=scalars,
+        curves={tag: values for tag, values in curves.items() if values},
+    )
+
+
+def write_tensorboard(
+    *, summary_csv: str, metric_paths: Sequence[str], grid: Mapping[str, Sequence], output: str, log_path: str
+) -> None:
+    """Write (or refresh) the TensorBoard folder holding ``output``, its experiment config file."""
+    with job_log(log_path) as log:
+        table = pd.read_csv(summary_csv, keep_default_na=False, na_values=[""]).set_index("cell")
+        runs = [cell_run(table.loc[record["cell"]], record) for record in read_records(metric_paths)]
+        report = write_runs(runs, domains=grid, metrics=metric_tags(), logdir=Path(output).parent)
+        log.info("TensorBoard runs in %s: %s", Path(output).parent, report)

@@ -1,0 +1,59 @@
+"""One console line per trained cell: how far a local run is, in cells, and how long it still needs.
+
+Snakemake counts jobs, not cells, and does not know that a cell failed or
+diverged (its job succeeds: the cell's metrics file says so).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+
+def duration(seconds: float) -> str:
+    """12 s, 3 min 05 s, 1 h 02 min."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class CellProgress:
+    """Counts the cells of one run as they finish; thread-safe (cells finish in several threads)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._total = 0
+        self._started = clock()
+        self._first_done: float | None = None
+        self._statuses: Counter[str] = Counter()
+
+    def start(self, total: int) -> None:
+        """A run begins that trains ``total`` cells."""
+        with self._lock:
+            self._total, self._started, self._first_done, self._statuses = total, self._clock(), None, Counter()
+
+    def cell_done(self, status: str) -> str:
+        """Count one finished cell (ok, failed or diverged); returns the line to show."""
+        with self._lock:
+            self._statuses[status] += 1
+            done = sum(self._statuses.values())
+            total = max(self._total, done)
+            now = self._clock()
+            elapsed = now - self._started
+            self._first_done = self._first_done if self._first_done is not None else now
+            line = (
+                f"gridflow: {done}/{total} cells trained ({self._statuses['failed']} failed, "
+                f"{self._statuses['diverged']} diverged), {duration(elapsed)} elapsed"
+            )
+            if 1 < done < total:
+                # Cells of one run cost about the same; timed from the first finished cell
+                # because that one also paid for starting TensorFlow.
+                per_cell = (now - self._first_done) / (done - 1)
+                line += f", about {duration(per_cell * (total - done))} left"
+            return line

@@ -1,0 +1,44 @@
+rule importance:
+    input:
+        "results/summary.csv",
+    output:
+        report(
+            "results/importance.csv",
+            caption="../report/importance_csv.rst",
+            category="Results",
+            labels={"table": "importance.csv (download)"},
+        ),
+    log:
+        "results/logs/importance/importance.log",
+    params:
+        grid=config["grid"],
+        metric=config["training"]["metric"],
+    run:
+        write_importance(
+            summary_csv=input[0],
+            grid=params.grid,
+            metric=params.metric,
+            csv_path=output[0],
+            log_path=log[0],
+        )
+
+
+rule export_tensorboard:
+    input:
+        summary="results/summary.csv",
+        metrics=cell_metrics_files(),
+    output:
+        # The experiment's config; beside it one run folder per cell, rewritten only when it changed.
+        "results/tensorboard/events.out.tfevents.gridflow",
+    log:
+        "results/logs/export_tensorboard/export_tensorboard.log",
+    params:
+        grid=config["grid"],
+    run:
+        write_tensorboard(
+            summary_csv=input.summary,
+            metric_paths=list(input.metrics),
+            grid=params.grid,
+            output=output[0],
+            log_path=log[0],
+        )
