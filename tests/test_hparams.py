@@ -13,6 +13,7 @@ from conftest import ROOT
 from tensorboard import context
 from tensorboard.backend.event_processing import event_accumulator, plugin_event_multiplexer
 from tensorboard.backend.event_processing.data_provider import MultiplexerDataProvider
+from tensorboard.compat.proto import types_pb2
 from tensorboard.plugins import base_plugin
 from tensorboard.plugins.hparams import api_pb2, backend_context, list_session_groups, metadata
 from tensorboard.util import tensor_util
@@ -111,9 +112,11 @@ def test_each_cell_is_a_run_with_its_values_scalars_and_curves(tmp_path):
     assert hparam_values(folder) == {"hidden_units": 8, "learning_rate": 0.1}
     end = metadata.parse_session_end_info_plugin_data(hparams_content(folder)[metadata.SESSION_END_INFO_TAG])
     assert end.status == api_pb2.STATUS_SUCCESS
-    assert scalar_series(folder, "cv/accuracy") == [(0, 0.92)]
+    assert scalar_series(folder, "cv/accuracy") == [(0, pytest.approx(0.92))]  # float32, as tf.summary writes
     assert scalar_series(folder, "epoch/loss") == [(0, 1.0), (2, 0.25)]  # the NaN epoch is skipped
     assert scalar_series(folder, "epoch/val_accuracy") == [(0, 0.5), (1, 0.75)]
+    # TensorBoard's default data loader (Rust) shows float32 scalars only: a float64 one would vanish.
+    assert {e.tensor_proto.dtype for e in load(folder).Tensors("cv/accuracy")} == {types_pb2.DT_FLOAT}
     assert "holdout/accuracy" not in load(folder).Tags()["tensors"]  # a NaN metric is not written
 
 
@@ -145,7 +148,11 @@ def test_the_hparams_dashboard_backend_lists_every_cell_with_its_metrics(tmp_pat
         g.name: ({k: v.number_value for k, v in g.hparams.items()}, {m.name.tag: m.value for m in g.metric_values})
         for g in response.session_groups
     }
-    assert groups == {run.cell: (dict(run.params), {"cv/accuracy": run.scalars["cv/accuracy"]}) for run in GRID}
+    # Metric values come back as float32 (what tf.summary writes and TensorBoard's fast loader reads).
+    assert groups == {
+        run.cell: (dict(run.params), {"cv/accuracy": pytest.approx(run.scalars["cv/accuracy"], rel=1e-6)})
+        for run in GRID
+    }
 
 
 def test_event_bytes_do_not_depend_on_when_or_where_they_are_written(tmp_path):

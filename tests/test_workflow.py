@@ -300,7 +300,7 @@ def test_tensorboard_runs_read_back_with_hparams_and_curves(finished):
         )
         assert start.hparams["hidden_units"].number_value == row["param_hidden_units"]
         (cv,) = run.Tensors("cv/accuracy")
-        assert float(cv.tensor_proto.double_val[0]) == pytest.approx(row["mean_test_accuracy"])
+        assert cv.tensor_proto.float_val[0] == pytest.approx(row["mean_test_accuracy"], rel=1e-6)
         (holdout,) = run.Tensors("holdout/accuracy")
-        assert float(holdout.tensor_proto.double_val[0]) == pytest.approx(row["mean_holdout_accuracy"])
+        assert holdout.tensor_proto.float_val[0] == pytest.approx(row["mean_holdout_accuracy"], rel=1e-6)
         assert [e.step for e in run.Tensors("epoch/val_loss")] == [0, 1, 2]  # three epochs

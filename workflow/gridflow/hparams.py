@@ -164,9 +164,10 @@ def _in_key_order(summary: summary_pb2.Summary) -> summary_pb2.Summary:
 
 
 def _scalar(tag: str, value: float) -> summary_pb2.Summary:
-    """A scalar as TF2's tf.summary.scalar writes it (a tensor), but in float64 so values stay exact."""
+    """A scalar as TF2's tf.summary.scalar writes it: a float32 tensor. TensorBoard's default (Rust) data
+    loader drops float64 scalars without a word; the Python loader would take them."""
     tensor = tensor_pb2.TensorProto(
-        dtype=types_pb2.DT_DOUBLE, tensor_shape=tensor_shape_pb2.TensorShapeProto(), double_val=[float(value)]
+        dtype=types_pb2.DT_FLOAT, tensor_shape=tensor_shape_pb2.TensorShapeProto(), float_val=[float(value)]
     )
     summary = summary_pb2.Summary()
     summary.value.add(tag=tag, tensor=tensor, metadata=scalar_metadata.create_summary_metadata("", ""))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 
 
@@ -22,6 +22,10 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+# Cells whose pace predicts the rest.
+WINDOW = 20
+
+
 class CellProgress:
     """Counts the cells of one run as they finish; thread-safe (cells finish in several threads)."""
 
@@ -30,13 +34,14 @@ class CellProgress:
         self._lock = threading.Lock()
         self._total = 0
         self._started = clock()
-        self._first_done: float | None = None
+        self._finished: deque[float] = deque(maxlen=WINDOW + 1)
         self._statuses: Counter[str] = Counter()
 
     def start(self, total: int) -> None:
         """A run begins that trains ``total`` cells."""
         with self._lock:
-            self._total, self._started, self._first_done, self._statuses = total, self._clock(), None, Counter()
+            self._total, self._started, self._statuses = total, self._clock(), Counter()
+            self._finished.clear()
 
     def cell_done(self, status: str) -> str:
         """Count one finished cell (ok, failed or diverged); returns the line to show."""
@@ -46,14 +51,14 @@ class CellProgress:
             total = max(self._total, done)
             now = self._clock()
             elapsed = now - self._started
-            self._first_done = self._first_done if self._first_done is not None else now
+            self._finished.append(now)
             line = (
                 f"gridflow: {done}/{total} cells trained ({self._statuses['failed']} failed, "
                 f"{self._statuses['diverged']} diverged), {duration(elapsed)} elapsed"
             )
             if 1 < done < total:
-                # Cells of one run cost about the same; timed from the first finished cell
-                # because that one also paid for starting TensorFlow.
-                per_cell = (now - self._first_done) / (done - 1)
+                # The pace of the last cells: the first ones pay for starting TensorFlow and
+                # compiling loops that later cells reuse.
+                per_cell = (now - self._finished[0]) / (len(self._finished) - 1)
                 line += f", about {duration(per_cell * (total - done))} left"
             return line

@@ -1,0 +1,53 @@
+"""The console's line per cell: counts, elapsed time and the estimate of what is left."""
+
+from gridflow.progress import WINDOW, CellProgress, duration
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_counts_cells_by_status_against_the_runs_total():
+    clock = Clock()
+    progress = CellProgress(clock)
+    progress.start(total=4)
+    lines = []
+    for status in ("ok", "diverged", "failed", "ok"):
+        clock.now += 2
+        lines.append(progress.cell_done(status))
+    assert lines[0] == "gridflow: 1/4 cells trained (0 failed, 0 diverged), 2 s elapsed"
+    assert lines[2] == "gridflow: 3/4 cells trained (1 failed, 1 diverged), 6 s elapsed, about 2 s left"
+    assert lines[3] == "gridflow: 4/4 cells trained (1 failed, 1 diverged), 8 s elapsed"
+
+
+def test_time_left_follows_the_pace_of_the_latest_cells():
+    """The first cells compile their loops; the estimate must not keep charging that to every cell left."""
+    clock = Clock()
+    progress = CellProgress(clock)
+    progress.start(total=100)
+    for _ in range(10):  # slow: 5 s a cell
+        clock.now += 5
+        progress.cell_done("ok")
+    for _ in range(WINDOW):  # then 0.5 s a cell
+        clock.now += 0.5
+        line = progress.cell_done("ok")
+    assert line.endswith(f"about {duration(0.5 * (100 - 10 - WINDOW))} left")
+
+
+def test_a_new_run_starts_from_zero_and_more_cells_than_planned_raise_the_total():
+    clock = Clock()
+    progress = CellProgress(clock)
+    progress.start(total=1)
+    progress.cell_done("ok")
+    assert progress.cell_done("ok").startswith("gridflow: 2/2 cells")  # a retried cell counts again
+    progress.start(total=3)
+    assert progress.cell_done("failed").startswith("gridflow: 1/3 cells trained (1 failed, 0 diverged)")
+
+
+def test_durations_read_like_a_person_would_say_them():
+    said = [duration(s) for s in (0.4, 59, 65, 3599, 3725)]
+    assert said == ["0 s", "59 s", "1 min 05 s", "59 min 59 s", "1 h 02 min"]
