@@ -198,8 +198,9 @@ def test_importance_figure_names_its_terms_and_what_was_left_out(tmp_path):
     pd.DataFrame(
         {"term": ["lr", "units", "lr:units"], "kind": ["main", "main", "interaction"], "df": [1, 1, 1],
          "share": [0.7, 0.2, 0.1], "share_low": [0.6, 0.1, 0.0], "share_high": [0.8, 0.3, 0.2],
-         "noise_share": [0.01] * 3, "n_cells": 4, "n_splits": 6, "left_out": '{"act": ["tanh"]}'}
+         "noise_share": [0.01] * 3, "n_cells": 4, "n_splits": 6, "n_folds": 3, "left_out": '{"act": ["tanh"]}'}
     ).to_csv(csv, index=False)  # fmt: skip
     text = draw((tmp_path,), plot_importance, importance_csv=str(csv), metric="accuracy", name="importance")
-    assert all(term in text for term in ("lr", "units", "lr:units", "split noise alone"))
-    assert "4 cells" in text and "6 splits" in text and "left out to complete the grid: act tanh" in text
+    labels = re.findall(r">([^<>]+)</text>", (tmp_path / "importance.svg").read_text())
+    assert {"lr", "units", "lr:units", "fold noise alone"} <= set(labels)
+    assert "4 cells, intervals over the 3 folds" in text and "left out to complete the grid: act tanh" in text

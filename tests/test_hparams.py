@@ -120,6 +120,18 @@ def test_each_cell_is_a_run_with_its_values_scalars_and_curves(tmp_path):
     assert "holdout/accuracy" not in load(folder).Tags()["tensors"]  # a NaN metric is not written
 
 
+def test_a_cell_that_did_not_succeed_is_a_failed_session(tmp_path):
+    broken = CellRun("units=8", {"hidden_units": 8, "learning_rate": 0.1}, {}, {"epoch/loss": [1.0]}, succeeded=False)
+    write_runs([GRID[0], broken], domains=DOMAINS, metrics=METRICS, logdir=tmp_path)
+    statuses = {
+        folder.name: metadata.parse_session_end_info_plugin_data(
+            hparams_content(folder)[metadata.SESSION_END_INFO_TAG]
+        ).status
+        for folder in (tmp_path / GRID[0].cell, tmp_path / "units=8")
+    }
+    assert statuses == {GRID[0].cell: api_pb2.STATUS_SUCCESS, "units=8": api_pb2.STATUS_FAILURE}
+
+
 def test_an_axis_of_mixed_types_is_strings_in_domain_and_cells(tmp_path):
     runs = [
         CellRun("units=8", {"units": 8, "flag": True}, {}, {}),

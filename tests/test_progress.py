@@ -16,9 +16,9 @@ def test_counts_cells_by_status_against_the_runs_total():
     progress = CellProgress(clock)
     progress.start(total=4)
     lines = []
-    for status in ("ok", "diverged", "failed", "ok"):
+    for cell, status in enumerate(("ok", "diverged", "failed", "ok")):
         clock.now += 2
-        lines.append(progress.cell_done(status))
+        lines.append(progress.cell_done(f"c{cell}", status))
     assert lines[0] == "gridflow: 1/4 cells trained (0 failed, 0 diverged), 2 s elapsed"
     assert lines[2] == "gridflow: 3/4 cells trained (1 failed, 1 diverged), 6 s elapsed, about 2 s left"
     assert lines[3] == "gridflow: 4/4 cells trained (1 failed, 1 diverged), 8 s elapsed"
@@ -29,23 +29,25 @@ def test_time_left_follows_the_pace_of_the_latest_cells():
     clock = Clock()
     progress = CellProgress(clock)
     progress.start(total=100)
-    for _ in range(10):  # slow: 5 s a cell
+    for cell in range(10):  # slow: 5 s a cell
         clock.now += 5
-        progress.cell_done("ok")
-    for _ in range(WINDOW):  # then 0.5 s a cell
+        progress.cell_done(f"slow{cell}", "ok")
+    for cell in range(WINDOW):  # then 0.5 s a cell
         clock.now += 0.5
-        line = progress.cell_done("ok")
+        line = progress.cell_done(f"fast{cell}", "ok")
     assert line.endswith(f"about {duration(0.5 * (100 - 10 - WINDOW))} left")
 
 
-def test_a_new_run_starts_from_zero_and_more_cells_than_planned_raise_the_total():
+def test_a_retried_cell_counts_once_with_its_last_status_and_a_new_run_starts_from_zero():
     clock = Clock()
     progress = CellProgress(clock)
-    progress.start(total=1)
-    progress.cell_done("ok")
-    assert progress.cell_done("ok").startswith("gridflow: 2/2 cells")  # a retried cell counts again
+    progress.start(total=2)
+    progress.cell_done("a", "failed")
+    assert progress.cell_done("a", "ok").startswith("gridflow: 1/2 cells trained (0 failed, 0 diverged)")
+    assert progress.cell_done("b", "ok").startswith("gridflow: 2/2 cells")
+    assert progress.cell_done("c", "ok").startswith("gridflow: 3/3 cells")  # more than planned raises the total
     progress.start(total=3)
-    assert progress.cell_done("failed").startswith("gridflow: 1/3 cells trained (1 failed, 0 diverged)")
+    assert progress.cell_done("a", "failed").startswith("gridflow: 1/3 cells trained (1 failed, 0 diverged)")
 
 
 def test_durations_read_like_a_person_would_say_them():

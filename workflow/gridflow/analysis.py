@@ -42,6 +42,20 @@ def split_columns(table: pd.DataFrame, metric: str) -> list[str]:
     return [c for _, c in sorted(found)]
 
 
+def fold_means(scores: np.ndarray, folds: int | None) -> np.ndarray:
+    """Split scores ``[..., K]`` (k = repetition x folds + fold) averaged over the repetitions: ``[..., folds]``.
+
+    Repetitions reuse the same folds (only the models' seeds differ), so the folds, not the K splits, are the
+    independent resamples: more repetitions make a fold's score more precise, not the folds more numerous.
+    ``folds`` None: every split is a fold of its own (one repetition).
+    """
+    k = scores.shape[-1]
+    folds = k if folds is None else folds
+    if folds < 1 or k % folds:
+        raise ValueError(f"{k} split columns are not repetitions x {folds} folds")
+    return scores.reshape(*scores.shape[:-1], k // folds, folds).mean(axis=-2)
+
+
 def _usable(table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     """Rows that are ok and scored on every split: an ok row with a missing split cannot share the splits."""
     scores = table[list(columns)].to_numpy(dtype=float)
@@ -189,8 +203,19 @@ def _degrees_of_freedom(terms: Sequence[tuple[int, ...]], sizes: Sequence[int]) 
     return named
 
 
+def _cell_mean_noise(scores: np.ndarray) -> float:
+    """Variance of a cell's mean score from fold noise alone; ``scores`` is ``[cells, folds]``.
+
+    The cell x fold residual of a two-way layout: a fold that is hard for every cell shifts all cell means alike
+    and moves no share, so it is taken out before the spread is measured.
+    """
+    n_cells, n_folds = scores.shape
+    residual = scores - scores.mean(axis=1, keepdims=True) - scores.mean(axis=0, keepdims=True) + scores.mean()
+    return float((residual**2).sum() / ((n_cells - 1) * (n_folds - 1))) / n_folds
+
+
 def _bootstrap_shares(splits: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """Shares recomputed on ``n_boot`` resamples of the split columns: shape ``(n_boot, terms)``.
+    """Shares recomputed on ``n_boot`` resamples of the folds (the last axis): shape ``(n_boot, terms)``.
 
     Resampling K splits with replacement is drawing a multinomial count per split; the cell score of a resample
     is then a weighted mean, which needs cells x n_boot numbers instead of cells x n_boot x K.
@@ -210,10 +235,11 @@ def _kept_by_name(ok: np.ndarray, axes: Sequence[str]) -> list[list[int]]:
     return [kept[order.index(i)] for i in range(len(axes))]
 
 
-def _empty_importance(left_out: dict, constant: list[str], n_splits: int) -> pd.DataFrame:
+def _empty_importance(left_out: dict, constant: list[str], n_splits: int, n_folds: int) -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype=object if c in ("term", "kind") else float) for c in IMPORTANCE_COLUMNS})
     frame["df"] = frame["df"].astype(int)
-    frame.attrs.update({"left_out": left_out, "constant_axes": constant, "n_cells": 0, "n_splits": n_splits})
+    about = {"left_out": left_out, "constant_axes": constant, "n_cells": 0, "n_splits": n_splits, "n_folds": n_folds}
+    frame.attrs.update(about)
     return frame
 
 
@@ -222,6 +248,7 @@ def importance(
     grid: Mapping[str, Sequence],
     metric: str,
     *,
+    folds: int | None = None,
     n_boot: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -237,7 +264,8 @@ def importance(
     table : the summary table, one row per cell.
     grid : the config's grid, ``{axis: [values]}``; its order is the order of the axes in the pair names.
     metric : the metric to decompose (``split<k>_test_<metric>`` columns).
-    n_boot, seed : bootstrap resamples of the split columns and their seed (same seed, same intervals).
+    folds : cross-validation folds (1 in holdout mode); the K split columns are repetitions x folds. None: K folds.
+    n_boot, seed : bootstrap resamples of the folds and their seed (same seed, same intervals).
 
     Returns
     -------
@@ -247,13 +275,14 @@ def importance(
       varying axes; with 2, the pair is everything there is).
     - ``kind``: ``"main"``, ``"interaction"`` or ``"residual"``; ``df``: degrees of freedom.
     - ``share``, ``share_low``, ``share_high``: the share and its 2.5 % / 97.5 % bootstrap percentiles over
-      the splits (NaN when K = 1).
-    - ``noise_share``: the share split noise alone would give the term on average: df x (variance of a cell
-      mean, from the splits) / total SS. A share near its noise share is no evidence of an effect. NaN if K = 1.
+      the folds (each fold with all its repetitions; NaN with one fold).
+    - ``noise_share``: the share fold noise alone would give the term on average: df x (variance of a cell
+      mean, from the cell x fold residual) / total SS. A share near its noise share is no evidence of an effect.
+      NaN with one fold.
 
     ``.attrs`` say what the numbers rest on: ``left_out`` (``{axis: [values dropped]}`` to make the grid
     complete), ``constant_axes`` (axes with a single value, in the grid or after dropping, left out of the terms),
-    ``n_cells`` (cells used) and ``n_splits`` (K).
+    ``n_cells`` (cells used), ``n_splits`` (K) and ``n_folds``.
 
     Incomplete grids: the decomposition needs every cell. While a cell of the kept sub-grid is missing, failed or
     diverged, the axis value whose removal drops the most bad cells per cell removed goes (see
@@ -271,24 +300,24 @@ def importance(
 
     sub = cube[np.ix_(*kept, np.arange(len(columns)))]
     if sub.size == 0 or not np.isfinite(sub).all() or sub[..., 0].size < 2:
-        return _empty_importance(left_out, constant, len(columns))
+        n_folds = len(columns) if folds is None else folds
+        return _empty_importance(left_out, constant, len(columns), n_folds)
     varying = [i for i, k in enumerate(kept) if len(k) > 1]
     splits = sub.reshape([len(kept[i]) for i in varying] + [len(columns)])
     sizes = splits.shape[:-1]
 
-    terms, shares, total = _shares(splits.mean(axis=-1)[None])
-    k = len(columns)
+    units = fold_means(splits, folds)  # the independent resamples: one score per fold
+    terms, shares, total = _shares(units.mean(axis=-1)[None])
+    n_folds = units.shape[-1]
     dfs = _degrees_of_freedom(terms, sizes)
-    low = high = noise = np.full(len(terms), np.nan)
-    if k >= 2:
+    low, high, noise = (np.full(len(terms), np.nan) for _ in range(3))
+    if n_folds >= 2:
         with warnings.catch_warnings():
             # A term whose resamples all have zero total SS gets a NaN interval, as meant: no "All-NaN" warning.
             warnings.simplefilter("ignore", RuntimeWarning)
-            low, high = np.nanpercentile(_bootstrap_shares(splits, n_boot, seed), [2.5, 97.5], axis=0)
-        # Variance of a cell mean under split noise alone: a split score's variance over K, pooled over cells.
-        cell_mean_variance = float(np.mean(np.var(splits, axis=-1, ddof=1))) / k
+            low, high = np.nanpercentile(_bootstrap_shares(units, n_boot, seed), [2.5, 97.5], axis=0)
         if total[0] > 0:
-            noise = np.array(dfs) * cell_mean_variance / total[0]
+            noise = np.array(dfs) * _cell_mean_noise(units.reshape(-1, n_folds)) / total[0]
 
     names = [":".join(axes[varying[i]] for i in t) if t else RESIDUAL for t in terms]
     kinds = ["main" if len(t) == 1 else "interaction" if t else RESIDUAL for t in terms]
@@ -307,7 +336,15 @@ def importance(
         ["_residual", "share"], ascending=[True, False], kind="stable", na_position="last"
     )
     frame = frame.drop(columns="_residual").reset_index(drop=True)
-    frame.attrs.update({"left_out": left_out, "constant_axes": constant, "n_cells": int(np.prod(sizes)), "n_splits": k})
+    frame.attrs.update(
+        {
+            "left_out": left_out,
+            "constant_axes": constant,
+            "n_cells": int(np.prod(sizes)),
+            "n_splits": len(columns),
+            "n_folds": n_folds,
+        }
+    )
     return frame
 
 
@@ -355,32 +392,37 @@ def compare_with_best(
     *,
     n_train: int,
     n_test: int,
+    folds: int | None = None,
     alpha: float = 0.05,
     lower_is_better: bool = False,
 ) -> pd.DataFrame:
     """Which cells are statistically tied with the best one: Nadeau and Bengio's corrected repeated k-fold t-test.
 
     Assumes every cell was scored on the same K splits (the same folds of the same training part; repetitions
-    differ only in model seeds), so the split scores of two cells pair up. Those K scores are correlated (the
-    folds' training sets overlap), which the Nadeau-Bengio correction for correlated resamples accounts for:
-    ``var(d) x (1/K + n_test/n_train)`` instead of ``var(d)/K``, with ``d_k = best_k - cell_k`` (sign flipped for
-    lower-is-better metrics, so d > 0 means the best is better), ``t = mean(d) / sqrt(corrected var)``,
-    ``df = K - 1`` and the one-sided ``p = P(T >= t)``, as in scikit-learn's example "Statistical comparison of
-    models using grid search".
+    differ only in model seeds), so the split scores of two cells pair up. Since repetitions reuse the folds,
+    the independent resamples are the F folds: each fold's differences are averaged over its repetitions first
+    (counting repeated folds as new ones would make p smaller for nothing). The F fold differences are still
+    correlated (the folds' training sets overlap), which the Nadeau-Bengio correction for correlated resamples
+    accounts for: ``var(d) x (1/F + n_test/n_train)`` instead of ``var(d)/F``, with ``d_f = best_f - cell_f``
+    (sign flipped for lower-is-better metrics, so d > 0 means the best is better),
+    ``t = mean(d) / sqrt(corrected var)``, ``df = F - 1`` and the one-sided ``p = P(T >= t)``, as in
+    scikit-learn's example "Statistical comparison of models using grid search".
 
     Parameters
     ----------
     table : the summary table; the best cell is the ok cell with ``rank_test_<metric>`` 1 (first if several).
     metric : the metric whose ``split<k>_test_<metric>`` columns are compared.
     n_train, n_test : samples a fold's models trained on, and samples in a validation fold.
+    folds : cross-validation folds (1 in holdout mode); the K split columns are repetitions x folds. None: K folds.
     alpha : a cell is tied with the best when its p-value is at least alpha.
     lower_is_better : True for metrics such as loss.
 
     Returns
     -------
-    A frame indexed like ``table`` with ``p_vs_best`` (float) and ``tied_with_best`` (bool). The best cell: p 1.0,
-    tied. Cells not ok, or ok but missing a split score: p NaN, not tied. K < 2: p NaN and not tied, except the
-    best. No ok cell: all NaN and False.
+    A frame indexed like ``table`` with ``p_vs_best`` (float) and ``tied_with_best`` (pandas' nullable boolean).
+    The best cell: p 1.0, tied. Cells not ok, or ok but missing a split score: p NaN, not tied. Fewer than 2 folds
+    (holdout mode): nothing to test, so the other ok cells get p NaN and tied <NA> (unknown, not False). No ok
+    cell: all NaN and False.
     """
     if n_train <= 0 or n_test <= 0:
         raise ValueError(f"n_train and n_test must be positive, got {n_train} and {n_test}")
@@ -391,12 +433,15 @@ def compare_with_best(
     best = _best_row(table, metric, ok)
     if best is not None:
         sign = -1.0 if lower_is_better else 1.0
-        differences = sign * (scores[best] - scores)
+        differences = fold_means(sign * (scores[best] - scores), folds)
         usable = _usable(table, columns) if np.isfinite(scores[best]).all() else np.zeros(len(table), dtype=bool)
         for row in np.flatnonzero(usable):
             p[row] = corrected_ttest(differences[row], n_train=n_train, n_test=n_test)
         p[best] = 1.0
-    tied = np.nan_to_num(p, nan=-np.inf) >= alpha
+    tied = pd.array(np.nan_to_num(p, nan=-np.inf) >= alpha, dtype="boolean")
+    if best is not None and differences.shape[-1] < 2:
+        tied[usable] = pd.NA  # one fold: nothing to test a cell against the best with
+        tied[best] = True
     return pd.DataFrame({"p_vs_best": p, "tied_with_best": tied}, index=table.index)
 
 
@@ -404,18 +449,23 @@ def compare_with_best(
 # The body of rule importance
 
 
-def write_importance(*, summary_csv: str, grid: Mapping[str, Sequence], metric: str, csv_path: str, log_path: str):
+def write_importance(
+    *, summary_csv: str, grid: Mapping[str, Sequence], metric: str, folds: int, csv_path: str, log_path: str
+):
     """Decompose ``metric`` over the grid and write results/importance.csv atomically.
 
-    Besides :data:`IMPORTANCE_COLUMNS`, every row repeats what the numbers rest on: ``n_cells``, ``n_splits``
-    and ``left_out`` (JSON: the axis values left out to make the grid complete).
+    Besides :data:`IMPORTANCE_COLUMNS`, every row repeats what the numbers rest on: ``n_cells``, ``n_splits``,
+    ``n_folds`` and ``left_out`` (JSON: the axis values left out to make the grid complete).
     """
     with job_log(log_path) as log:
         table = pd.read_csv(summary_csv, keep_default_na=False, na_values=[""])
-        shares = importance(table, grid, metric)
+        shares = importance(table, grid, metric, folds=folds)
         about = dict(shares.attrs)  # pandas does not promise to keep attrs through assign
         shares = shares.assign(
-            n_cells=about["n_cells"], n_splits=about["n_splits"], left_out=json.dumps(about["left_out"])
+            n_cells=about["n_cells"],
+            n_splits=about["n_splits"],
+            n_folds=about["n_folds"],
+            left_out=json.dumps(about["left_out"]),
         )
         with atomic_path(csv_path) as tmp:
             shares.to_csv(tmp, index=False)

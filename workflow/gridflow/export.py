@@ -7,6 +7,7 @@ models per epoch. Only cells whose run changed are rewritten (gridflow.hparams).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,9 +25,18 @@ from gridflow.summary import read_records
 PARTS = {"test": "cv", "holdout": "holdout"}
 
 
+# Longest run folder name: file systems allow 255 bytes, a cell id of many long axes can be longer.
+MAX_NAME_BYTES = 200
+
+
 def run_name(cell: str) -> str:
-    """A cell id as one folder name: TensorBoard would read "a~1/b~2" as nested runs."""
-    return cell.replace("/", ",")
+    """A cell id as one folder name ("a~1/b~2" would be nested runs to TensorBoard); a too long one is cut and
+    told apart by a hash of the whole id (the run's hparams still hold every value)."""
+    name = cell.replace("/", ",")
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(cell.encode()).hexdigest()[:16]
+    return name.encode()[: MAX_NAME_BYTES - 18].decode(errors="ignore") + "--" + digest
 
 
 def metric_tags() -> dict[str, str]:
@@ -35,12 +45,17 @@ def metric_tags() -> dict[str, str]:
 
 
 def cell_run(row: pd.Series, record: Mapping) -> CellRun:
-    """One cell's run: values from its metrics file, scores from its summary row."""
+    """One cell's run: values from its metrics file, scores from its summary row.
+
+    A failed or diverged cell is a failed session without scores, as the summary and figures count it (a
+    diverged cell's surviving models are not its result); its learning curves stay, to see where it broke.
+    """
+    ok = record["status"] == "ok"
     scalars = {
         f"{tag}/{m}": float(row[f"mean_{part}_{m}"])
         for part, tag in PARTS.items()
         for m in METRICS
-        if not math.isnan(float(row[f"mean_{part}_{m}"]))
+        if ok and not math.isnan(float(row[f"mean_{part}_{m}"]))
     }
     curves = {f"epoch/{key}": mean_curve(record["models"], key)[0].tolist() for key in HISTORY_KEYS}
     return CellRun(
@@ -48,6 +63,7 @@ def cell_run(row: pd.Series, record: Mapping) -> CellRun:
         params=dict(record["params"]),
         scalars=scalars,
         curves={tag: values for tag, values in curves.items() if values},
+        succeeded=ok,
     )
 
 

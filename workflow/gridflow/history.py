@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -19,5 +20,7 @@ def mean_curve(models: Sequence[Mapping], key: str) -> tuple[np.ndarray, np.ndar
         row[: len(curve)] = curve
     if not length:
         return np.zeros(0), np.zeros(0)
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():
+        # An epoch every model has NaN for (all diverged by then) is NaN, as meant: no warning.
+        warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(stacked, axis=0), np.nanstd(stacked, axis=0)

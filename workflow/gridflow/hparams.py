@@ -45,10 +45,11 @@ Value = str | int | float | bool
 class CellRun:
     """One grid cell as a TensorBoard run."""
 
-    cell: str  # run name and folder name, e.g. "hidden_units=8__learning_rate=0.1"
+    cell: str  # run name and folder name, e.g. "hidden_units~8,learning_rate~0.1"
     params: Mapping[str, Value]  # the cell's axis values
     scalars: Mapping[str, float]  # final metrics, written at step 0; NaN values are skipped
     curves: Mapping[str, Sequence[float]]  # per-epoch values, written at steps 0..n-1; NaN points are skipped
+    succeeded: bool = True  # False: the dashboard's status column says failure (a failed or diverged cell)
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def run_bytes(run: CellRun, kinds: Mapping[str, type]) -> bytes:
     for tag, curve in run.curves.items():
         summaries += [(step, _scalar(tag, value)) for step, value in enumerate(curve) if not math.isnan(value)]
     summaries += [(0, _scalar(tag, value)) for tag, value in run.scalars.items() if not math.isnan(value)]
-    summaries.append((0, _session_end()))
+    summaries.append((0, _session_end(run.succeeded)))
     return _event_file(summaries)
 
 
@@ -174,9 +175,10 @@ def _scalar(tag: str, value: float) -> summary_pb2.Summary:
     return summary
 
 
-def _session_end() -> summary_pb2.Summary:
+def _session_end(succeeded: bool) -> summary_pb2.Summary:
     # summary_v2 has no session end; the dashboard shows its status column from it.
-    end = plugin_data_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS, end_time_secs=_WALL_TIME)
+    status = api_pb2.STATUS_SUCCESS if succeeded else api_pb2.STATUS_FAILURE
+    end = plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=_WALL_TIME)
     data = plugin_data_pb2.HParamsPluginData(session_end_info=end)
     summary = summary_pb2.Summary()
     summary.value.add(

@@ -35,26 +35,27 @@ class CellProgress:
         self._total = 0
         self._started = clock()
         self._finished: deque[float] = deque(maxlen=WINDOW + 1)
-        self._statuses: Counter[str] = Counter()
+        self._statuses: dict[str, str] = {}  # cell -> its last status: a retried cell counts once
 
     def start(self, total: int) -> None:
         """A run begins that trains ``total`` cells."""
         with self._lock:
-            self._total, self._started, self._statuses = total, self._clock(), Counter()
+            self._total, self._started, self._statuses = total, self._clock(), {}
             self._finished.clear()
 
-    def cell_done(self, status: str) -> str:
+    def cell_done(self, cell: str, status: str) -> str:
         """Count one finished cell (ok, failed or diverged); returns the line to show."""
         with self._lock:
-            self._statuses[status] += 1
-            done = sum(self._statuses.values())
+            self._statuses[cell] = status
+            done = len(self._statuses)
+            counts = Counter(self._statuses.values())
             total = max(self._total, done)
             now = self._clock()
             elapsed = now - self._started
             self._finished.append(now)
             line = (
-                f"gridflow: {done}/{total} cells trained ({self._statuses['failed']} failed, "
-                f"{self._statuses['diverged']} diverged), {duration(elapsed)} elapsed"
+                f"gridflow: {done}/{total} cells trained ({counts['failed']} failed, "
+                f"{counts['diverged']} diverged), {duration(elapsed)} elapsed"
             )
             if 1 < done < total:
                 # The pace of the last cells: the first ones pay for starting TensorFlow and

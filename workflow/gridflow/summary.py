@@ -114,9 +114,20 @@ def summarize(records: Sequence[Mapping], axes: Sequence[str], metric: str, *, a
     table = table.sort_values([rank_column(metric), "cell"], kind="stable").reset_index(drop=True)
     n_train, n_test = _fold_sizes(records)
     compared = compare_with_best(
-        table, metric, n_train=n_train, n_test=n_test, alpha=alpha, lower_is_better=metric in LOWER_IS_BETTER
+        table,
+        metric,
+        n_train=n_train,
+        n_test=n_test,
+        folds=max(folds, 1),
+        alpha=alpha,
+        lower_is_better=metric in LOWER_IS_BETTER,
     )
     return table.assign(p_vs_best=compared["p_vs_best"], tied_with_best=compared["tied_with_best"])
+
+
+def tied_cells(table: pd.DataFrame) -> pd.Series:
+    """Which rows are tied with the best; an untestable row (one validation part: empty in the CSV) is not."""
+    return table["tied_with_best"].eq(True)
 
 
 def _fold_sizes(records: Sequence[Mapping]) -> tuple[float, float]:
@@ -135,7 +146,7 @@ def best_cell(table: pd.DataFrame, metric: str, baseline: Mapping | None = None)
     ok = table[table["status"] == "ok"]
     if ok.empty:
         best = {"cell": None, "metric": metric, "params": None, "cv": None, "holdout": None}
-        return {**best, "n_cells": len(table), "n_tied": 0, "baseline": baseline}
+        return {**best, "n_cells": len(table), "n_tied": 0, "tie_tested": False, "baseline": baseline}
     top = ok.iloc[0]
     return {
         "cell": top["cell"],
@@ -144,9 +155,11 @@ def best_cell(table: pd.DataFrame, metric: str, baseline: Mapping | None = None)
         "params": json.loads(top["params"]),
         "cv": _scores_of(top, "test"),
         "holdout": _scores_of(top, "holdout"),
-        # Cells the corrected t-test cannot tell from the best, the best included.
         "n_cells": len(table),
-        "n_tied": int(table["tied_with_best"].sum()),
+        # Cells the corrected t-test cannot tell from the best, the best included; with one validation part
+        # there is nothing to test with (tie_tested false).
+        "n_tied": int(tied_cells(table).sum()),
+        "tie_tested": bool(table["p_vs_best"].notna().sum() > 1),
         "baseline": baseline,
     }
 

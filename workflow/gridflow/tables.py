@@ -13,6 +13,7 @@ import yaml
 from gridflow.io import atomic_path
 from gridflow.logs import job_log
 from gridflow.scoring import METRICS
+from gridflow.summary import tied_cells
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -40,7 +41,7 @@ def summary_frame(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     params = [c for c in table.columns if c.startswith("param_")]
     shown = table[[f"rank_test_{metric}", *params]].rename(columns=lambda c: c.removeprefix("param_"))
     shown = shown.rename(columns={f"rank_test_{metric}": "rank"})
-    shown["tied"] = table["tied_with_best"].map({True: "yes", False: ""})
+    shown["tied"] = tied_cells(table).map({True: "yes", False: ""})
     shown["p vs best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else f"{p:.3f}")
     for name in [metric, *(m for m in METRICS if m != metric)]:
         for part, label in (("test", "cv"), ("holdout", "holdout")):
@@ -64,15 +65,20 @@ def summary_html(table: pd.DataFrame, metric: str) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in table["status"].value_counts().items())
     body = (
         f"<p>{len(table)} cells ({counts}), ranked by the cross-validation mean of {html.escape(metric)}; "
-        f"{tied_sentence(int(table['tied_with_best'].sum()), len(table))} "
+        f"{tied_sentence(int(tied_cells(table).sum()), len(table), tested=table['p_vs_best'].notna().sum() > 1)} "
         "Holdout scores (the test part) are reported beside and never used for selection.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     return PAGE.format(title="All cells", body=body)
 
 
-def tied_sentence(n_tied: int, n_cells: int) -> str:
-    """How many cells the corrected t-test cannot tell from the best."""
+def tied_sentence(n_tied: int, n_cells: int, *, tested: bool = True) -> str:
+    """How many cells the corrected t-test cannot tell from the best (``tested`` False: it could test none)."""
+    if not tested:
+        return (
+            "no cell could be compared with the best: the test needs at least two cross-validation folds "
+            "(column tied is empty)."
+        )
     others = n_tied - 1
     if others < 1:
         return "no other cell is tied with the best (corrected repeated k-fold t-test)."
@@ -99,7 +105,8 @@ def best_cell_html(best: Mapping, config: Mapping) -> str:
         heads = ["metric", "cross-validation", "holdout"] + (["baseline CV", "baseline holdout"] if baseline else [])
         body = (
             f"<p><code>{html.escape(best['cell'])}</code>, ranked first by the cross-validation mean of "
-            f"{html.escape(best['metric'])}; {tied_sentence(best['n_tied'], best['n_cells'])}</p>"
+            f"{html.escape(best['metric'])}; "
+            f"{tied_sentence(best['n_tied'], best['n_cells'], tested=best['tie_tested'])}</p>"
             f"<table><tbody>{values}</tbody></table><h3>Scores (mean ± std over repetitions × folds)</h3>"
             f"<table><thead><tr>{''.join(_th(h) for h in heads)}</tr></thead><tbody>{scores}</tbody></table>"
         )

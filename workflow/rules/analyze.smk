@@ -13,11 +13,14 @@ rule importance:
     params:
         grid=config["grid"],
         metric=config["training"]["metric"],
+        # The split columns are repetitions x folds; holdout mode (cv_folds 0) has one validation part.
+        folds=max(config["training"]["cv_folds"], 1),
     run:
         write_importance(
             summary_csv=input[0],
             grid=params.grid,
             metric=params.metric,
+            folds=params.folds,
             csv_path=output[0],
             log_path=log[0],
         )

@@ -122,7 +122,7 @@ def start_progress():
 def show_progress(record):
     """One line per finished cell in a local run (a cluster job's process knows only its own cells)."""
     if workflow.is_main_process:
-        logger.info(PROGRESS.cell_done(record["status"]))
+        logger.info(PROGRESS.cell_done(record["cell"], record["status"]))
 
 
 def figure_processes():

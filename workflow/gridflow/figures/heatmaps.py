@@ -20,6 +20,7 @@ from gridflow import grid as gridlib
 from gridflow.figures import style
 from gridflow.logs import job_log
 from gridflow.scoring import LOWER_IS_BETTER
+from gridflow.summary import tied_cells
 
 FLAVOURS = ("slice", "marginal")
 
@@ -33,7 +34,7 @@ def heatmap_slice(
     in the grid's value order; statuses are 'ok', 'diverged', 'failed' or ''
     (missing); tied marks cells tied with the best (summary's tied_with_best).
     """
-    by_id = table.set_index("cell")
+    by_id = table.assign(tied=tied_cells(table)).set_index("cell")
     values = np.full((len(grid[a]), len(grid[b])), np.nan)
     statuses = np.full(values.shape, "", dtype=object)
     tied = np.zeros(values.shape, bool)
@@ -43,7 +44,7 @@ def heatmap_slice(
             if cell in by_id.index:
                 values[i, j] = by_id.at[cell, f"mean_test_{metric}"]
                 statuses[i, j] = by_id.at[cell, "status"]
-                tied[i, j] = bool(by_id.at[cell, "tied_with_best"])
+                tied[i, j] = by_id.at[cell, "tied"]
     return values, statuses, tied
 
 
@@ -61,7 +62,7 @@ def heatmap_marginal(table: pd.DataFrame, *, grid: Mapping[str, list], a: str, b
     shape = (len(grid[a]), len(grid[b]))
     best, mean = np.full(shape, np.nan), np.full(shape, np.nan)
     n_not_ok, n_cells, n_tied = np.zeros(shape, int), np.zeros(shape, int), np.zeros(shape, int)
-    tied = table["tied_with_best"].astype(bool)
+    tied = tied_cells(table)
     pick = np.min if metric in LOWER_IS_BETTER else np.max
     for i, va in enumerate(style.value_labels(grid[a])):
         for j, vb in enumerate(style.value_labels(grid[b])):

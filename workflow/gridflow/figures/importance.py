@@ -1,8 +1,8 @@
 """Which axes matter: each term's share of the variance of the cell scores, with its interval.
 
 One bar per main effect and per pair of axes (results/importance.csv), the
-bootstrap interval over the splits as an error bar, and a tick at the share
-split noise alone would give the term: a bar that does not clear its tick is
+bootstrap interval over the folds as an error bar, and a tick at the share
+fold noise alone would give the term: a bar that does not clear its tick is
 no evidence of an effect.
 """
 
@@ -51,7 +51,7 @@ def _draw(ax, terms: pd.DataFrame) -> None:
     ax.errorbar(share[has_interval], y[has_interval], xerr=errors, fmt="none", ecolor=style.FRAME_COLOUR, lw=1)
     noise = terms["noise_share"].to_numpy(float)
     if np.isfinite(noise).any():
-        handles.append(ax.scatter(noise, y, marker="|", s=120, color=style.BAD_COLOUR, label="split noise alone"))
+        handles.append(ax.scatter(noise, y, marker="|", s=120, color=style.BAD_COLOUR, label="fold noise alone"))
     ax.legend(handles=handles, loc="lower right")
     ax.set_yticks(y, terms["term"])
     ax.set_xlim(0, 1)
@@ -64,7 +64,9 @@ def _title(terms: pd.DataFrame, metric: str) -> str:
         return f"What {style.metric_label(metric)} depends on"
     first = terms.iloc[0]
     left_out = json.loads(first["left_out"])
-    about = f"{int(first['n_cells'])} cells, interval over {int(first['n_splits'])} splits"
+    n_folds = int(first["n_folds"])
+    spread = f"intervals over the {n_folds} folds" if n_folds > 1 else "no intervals: one validation part"
+    about = f"{int(first['n_cells'])} cells, {spread}"
     if left_out:
         dropped = "; ".join(f"{axis} {', '.join(map(str, values))}" for axis, values in left_out.items())
         about += f"; left out to complete the grid: {dropped}"
