@@ -120,7 +120,7 @@ def fused_vs_fit_grid() -> None:
 
 
 def _accuracy(result, plan) -> float:
-    return float((result.eval_probabilities.argmax(1) == plan.task.y_eval).mean())
+    return float((result.eval_outputs.argmax(1) == plan.task.y_eval).mean())
 
 
 def whole_grid(cores: int) -> None:

@@ -45,9 +45,9 @@ def test_dropout_rates_share_one_loop_and_weights_but_still_drop(tasks):
     alone = train(0.5, tasks)  # the same cell with a loop of its own
     assert alone.loop_source in ("compiled", "disk")
     for a, b in zip(reused.models, alone.models):
-        np.testing.assert_array_equal(a.eval_probabilities, b.eval_probabilities)
+        np.testing.assert_array_equal(a.eval_outputs, b.eval_outputs)
         assert a.history == b.history
-    assert not np.allclose(first.models[0].eval_probabilities, reused.models[0].eval_probabilities)
+    assert not np.allclose(first.models[0].eval_outputs, reused.models[0].eval_outputs)
 
 
 def test_fingerprint_ignores_names_and_dropout_rates_only():

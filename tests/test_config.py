@@ -191,7 +191,9 @@ def test_settings_sentence_for_captions_names_what_every_cell_shared():
 
     config = check(DEFAULT)
     text = describe_settings(config)
-    assert text.startswith("Data set breast_cancer (20% held out as the test part), standard scaling; model mlp;")
+    assert text.startswith(
+        "Data set breast_cancer (classification, 20% held out as the test part), standard scaling; model mlp;"
+    )
     assert "3 repetition(s) × (5 CV folds + one test model) for 20 epochs with sgd;" in text
     assert text.endswith("ranked by the mean CV accuracy.")
     config["grid"].pop("batch_size")
@@ -209,10 +211,17 @@ def test_schema_heatmap_flavours_are_the_ones_drawn():
 
 
 def test_every_metric_can_rank_cells_and_only_those():
-    from gridflow.scoring import METRICS
+    from gridflow.scoring import METRICS_BY_TASK
 
     schema = load_schema(SCHEMA)
-    assert schema["properties"]["training"]["properties"]["metric"]["enum"] == list(METRICS)
+    every = [m for metrics in METRICS_BY_TASK.values() for m in metrics]
+    assert schema["properties"]["training"]["properties"]["metric"]["enum"] == [*every, None]  # None: the task's own
+
+
+def test_the_metric_defaults_to_the_tasks_first():
+    assert check(DEFAULT)["training"]["metric"] == "accuracy"
+    regression = {**DEFAULT, "dataset": {"source": "diabetes", "task": "regression"}}
+    assert check(regression)["training"]["metric"] == "r2"
 
 
 def test_mlp_axes_are_read_from_its_signature():
@@ -221,7 +230,7 @@ def test_mlp_axes_are_read_from_its_signature():
     from gridflow.model import mlp
     from gridflow.signature import builder_axes
 
-    expected = tuple(p for p in inspect.signature(mlp).parameters if p not in ("n_features", "n_classes"))
+    expected = tuple(p for p in inspect.signature(mlp).parameters if p not in ("n_features", "n_classes", "task"))
     assert builder_axes("mlp", []) == expected == ("hidden_units", "activation", "dropout")
 
 

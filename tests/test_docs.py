@@ -111,3 +111,11 @@ def test_readmes_bring_your_own_data_example_runs_as_written(tmp_path):
     assert len(table) == int(np.prod([len(v) for v in experiment["grid"].values()]))
     assert (table["status"] == "ok").all()
     assert best["baseline"]["cv"]["accuracy"]["mean"] == pytest.approx(71 / 178, abs=0.02)  # the largest class
+
+
+def test_readmes_regression_example_runs_as_written(tmp_path):
+    experiment = yaml.safe_load(readme_block("yaml", "task: regression"))
+    table, best = run_readme_experiment(tmp_path, experiment)
+    assert len(table) == 2 * 2 * 2 and (table["status"] == "ok").all()
+    assert best["metric"] == "r2" and table["rank_test_r2"].iloc[0] == 1
+    assert best["cv"]["r2"]["mean"] > best["baseline"]["cv"]["r2"]["mean"]

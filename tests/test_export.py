@@ -27,7 +27,7 @@ def record(status):
 
 
 def test_an_ok_cell_has_its_scores_and_curves():
-    run = cell_run(row(0.9), record("ok"))
+    run = cell_run(row(0.9), record("ok"), "accuracy")
     assert run.cell == "lr~1,units~8" and run.params == {"lr": 1, "units": 8} and run.succeeded
     assert run.scalars["cv/accuracy"] == 0.9 and run.scalars["holdout/loss"] == 0.9 and len(run.scalars) == 12
     assert run.curves["epoch/loss"] == [0.7, 0.5] and run.curves["epoch/val_loss"][0] == 0.8
@@ -35,5 +35,5 @@ def test_an_ok_cell_has_its_scores_and_curves():
 
 
 def test_a_diverged_cell_is_a_failed_run_without_scores():
-    run = cell_run(row(0.99), record("diverged"))  # its surviving models' mean is no result of the cell
+    run = cell_run(row(0.99), record("diverged"), "accuracy")  # its surviving models' mean is no result of the cell
     assert not run.succeeded and run.scalars == {} and run.curves["epoch/loss"] == [0.7, 0.5]

@@ -54,7 +54,7 @@ def test_a_model_trains_the_same_alone_or_with_others(tasks):
     template, all_states = states(3)
     together = fit(template, all_states, tasks, settings)
     alone = fit(template, all_states[1:2], tasks[1:2], settings)
-    np.testing.assert_allclose(alone[0].eval_probabilities, together[1].eval_probabilities, atol=1e-5)
+    np.testing.assert_allclose(alone[0].eval_outputs, together[1].eval_outputs, atol=1e-5)
     np.testing.assert_allclose(alone[0].history["loss"], together[1].history["loss"], atol=1e-5)
 
 
@@ -62,7 +62,7 @@ def test_models_differ_by_seed_and_learn(tasks):
     settings = FitSettings(epochs=15, batch_size=16, learning_rate=0.1)
     template, all_states = states(3)
     results = fit(template, all_states, tasks, settings)
-    assert not np.allclose(results[0].eval_probabilities, results[1].eval_probabilities)
+    assert not np.allclose(results[0].eval_outputs, results[1].eval_outputs)
     for result in results:
         assert result.epochs_run == 15 and not result.diverged
         assert result.history["loss"][-1] < result.history["loss"][0]
@@ -128,3 +128,32 @@ def test_hand_written_updates_equal_keras_optimizers(name, momentum):
         optimizer.apply_gradients(zip([tf.constant(g) for g in grads], reference))
     for mine, theirs in zip(weights, reference):
         np.testing.assert_allclose(mine.numpy()[0], theirs.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_a_regression_model_trains_like_model_fit_with_mean_squared_error():
+    """One linear unit, squared error, the same start and batches: the fused loop follows model.fit."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 5)).astype(np.float32)
+    y = (x @ np.array([1.0, -0.5, 0.3, 0.0, 0.8]) + 0.1 * rng.normal(size=120)).astype(np.float32)
+    task = ModelTask(21, x[:90], y[:90], x[90:], y[90:])
+    settings = FitSettings(epochs=6, batch_size=90, learning_rate=0.05, task="regression")  # one batch: no order
+    built = seeded_models("mlp", {"hidden_units": 8, "activation": "linear", "dropout": 0.0}, n_features=5,
+                          n_classes=1, seeds=[7], task="regression")  # fmt: skip
+    assert built.template.output_shape == (None, 1)
+    (fused,) = fit(built.template, built.states, [task], settings)
+    from gridflow.model import build_seeded, mlp
+
+    model = build_seeded(
+        mlp,
+        {"hidden_units": 8, "activation": "linear", "dropout": 0.0},
+        n_features=5,
+        n_classes=1,
+        seed=7,
+        task="regression",
+    )  # a model of its own: fit trains it
+    reference = fit_one(model, task, settings)
+    assert set(fused.history) == set(reference.history) == {"loss", "mae", "val_loss", "val_mae"}
+    np.testing.assert_allclose(fused.history["loss"], reference.history["loss"], rtol=1e-4)
+    np.testing.assert_allclose(fused.history["val_mae"], reference.history["val_mae"], rtol=1e-4)
+    np.testing.assert_allclose(fused.eval_outputs, reference.eval_outputs, rtol=1e-4, atol=1e-5)
+    assert fused.history["val_loss"][-1] < fused.history["val_loss"][0]

@@ -16,6 +16,7 @@ import yaml
 from gridflow.axes import check_grid
 from gridflow.data import check_split_feasible, load_dataset
 from gridflow.errors import ConfigError
+from gridflow.scoring import METRICS_BY_TASK
 from gridflow.signature import builder_axes
 
 
@@ -72,10 +73,23 @@ def _allowed(rule: str, limit, error: jsonschema.ValidationError) -> str:
     return words[rule].format(limit) if rule in words else error.message
 
 
-def check_training(training: Mapping) -> None:
-    """Rules the schema cannot say in one line."""
+def check_training(training: dict, task: str) -> None:
+    """Rules the schema cannot say in one line; fills in the task's default metric (null)."""
     if training["cv_folds"] == 1:
         raise ConfigError("config key 'training.cv_folds' has value 1; allowed: 0 (one validation part) or >= 2")
+    metrics = METRICS_BY_TASK[task]
+    if training["metric"] is None:
+        training["metric"] = metrics[0]
+    if training["metric"] not in metrics:
+        raise ConfigError(
+            f"config key 'training.metric' has value \"{training['metric']}\"; with dataset.task {task}, "
+            f"allowed: {', '.join(metrics)}"
+        )
+    if task == "regression" and training["class_weight"] != "none":
+        raise ConfigError(
+            f"config key 'training.class_weight' has value \"{training['class_weight']}\"; with dataset.task "
+            "regression there are no classes to weight; allowed: none"
+        )
 
 
 def check_experiment(config: Mapping, search_path: list[str]) -> int:
@@ -84,9 +98,9 @@ def check_experiment(config: Mapping, search_path: list[str]) -> int:
     Loads the data set once (no TensorFlow) to check it can be split as asked,
     and returns its number of rows.
     """
-    check_training(config["training"])
+    check_training(config["training"], config["dataset"]["task"])
     check_grid(config["grid"], builder_axes(config["model"]["builder"], search_path))
-    dataset = load_dataset(config["dataset"]["source"], config["dataset"]["target"])
+    dataset = load_dataset(config["dataset"]["source"], config["dataset"]["target"], config["dataset"]["task"])
     split = config["split"]
     check_split_feasible(dataset, split["test_size"], config["training"]["cv_folds"], split["validation_size"])
     return len(dataset.labels)

@@ -15,19 +15,25 @@ from gridflow.errors import ConfigError
 from gridflow.io import atomic_path
 from gridflow.logs import job_log
 
-BUILTIN_DATASETS = ("breast_cancer",)
+# Built-in data sets (shipped with scikit-learn, no download) and the task each is for.
+BUILTIN_DATASETS = {"breast_cancer": "classification", "diabetes": "regression"}
+# A numeric label with more distinct values than this is a quantity, not classes.
+MAX_NUMERIC_CLASSES = 50
+# Regression splits are stratified on at most this many quantile bins of the label.
+MAX_LABEL_BINS = 10
 # Fold label of training samples that no model validates on (holdout mode).
 NEVER_VALIDATED = -1
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Features, integer labels 0..k-1 and the names behind them."""
+    """Features and labels: integers 0..k-1 with the class names behind them, or numbers (regression)."""
 
     features: np.ndarray
     labels: np.ndarray
     feature_names: list[str]
-    class_names: list[str]
+    class_names: list[str]  # empty for regression
+    task: str = "classification"
 
 
 @dataclass(frozen=True)
@@ -40,36 +46,68 @@ class Split:
     y_test: np.ndarray
     folds: np.ndarray
     feature_names: list[str]
-    class_names: list[str]
+    class_names: list[str]  # empty for regression
+    task: str = "classification"
 
     @property
     def n_folds(self) -> int:
         return int(self.folds.max()) + 1
 
 
-def load_dataset(source: str, target: str | None) -> Dataset:
-    """Load a built-in data set or a CSV/Parquet file with a label column.
+def load_dataset(source: str, target: str | None, task: str = "classification") -> Dataset:
+    """Load a built-in data set or a CSV/Parquet file with a label column, for ``task``.
 
     Raises
     ------
     ConfigError
         If the file is missing or unreadable, lacks the target column, has
-        non-numeric features or missing values, or holds a single class.
+        non-numeric features or missing values, holds a single class or value,
+        or its label does not fit the task (a quantity under classification,
+        text under regression).
     """
     if source in BUILTIN_DATASETS:
-        from sklearn.datasets import load_breast_cancer
+        from sklearn import datasets
 
-        bunch = load_breast_cancer()
-        return Dataset(
-            bunch.data.astype(np.float32),
-            bunch.target.astype(np.int32),
-            [str(n) for n in bunch.feature_names],
-            [str(n) for n in bunch.target_names],
-        )
-    return _load_table(Path(source), target)
+        bunch = datasets.load_breast_cancer() if source == "breast_cancer" else datasets.load_diabetes()
+        features, names = bunch.data.astype(np.float32), [str(n) for n in bunch.feature_names]
+        if task == "classification" and "target_names" in bunch:
+            return Dataset(features, bunch.target.astype(np.int32), names, [str(n) for n in bunch.target_names])
+        labels, class_names = task_labels(bunch.target, task=task, what=f"built-in data set {source}", target=None)
+        return Dataset(features, labels, names, class_names, task)
+    return _load_table(Path(source), target, task)
 
 
-def _load_table(path: Path, target: str | None) -> Dataset:
+def task_labels(raw: np.ndarray, *, task: str, what: str, target: str | None) -> tuple[np.ndarray, list[str]]:
+    """Labels as the trainers take them, and the class names: integers 0..k-1, or float32 numbers (no names)."""
+    import pandas as pd
+
+    numeric = pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
+    if task == "regression":
+        if not numeric:
+            raise ConfigError(
+                f"config key 'dataset.target' has value \"{target}\"; its values are not numeric; allowed: "
+                "numbers for dataset.task: regression, or dataset.task: classification for classes"
+            )
+        labels = np.asarray(raw, dtype=np.float32)
+        if np.ptp(labels) == 0:
+            raise ConfigError(f"{what}: the label has a single value; allowed: a label that varies")
+        return labels, []
+    values = np.asarray(raw)
+    if numeric:
+        distinct = np.unique(values)
+        if len(distinct) > MAX_NUMERIC_CLASSES or not np.all(np.mod(distinct, 1) == 0):
+            raise ConfigError(
+                f"config key 'dataset.task' has value classification; the label of {what} looks continuous "
+                f"({len(distinct)} distinct numbers); allowed: dataset.task: regression for a quantity, or a label "
+                f"with at most {MAX_NUMERIC_CLASSES} whole-number or text classes"
+            )
+    class_names, labels = np.unique(values, return_inverse=True)
+    if len(class_names) < 2:
+        raise ConfigError(f"{what}: target '{target}' has a single class; allowed: two or more classes")
+    return labels.astype(np.int32), [str(c) for c in class_names]
+
+
+def _load_table(path: Path, target: str | None, task: str) -> Dataset:
     import pandas as pd
 
     key = "config key 'dataset.source'"
@@ -99,19 +137,15 @@ def _load_table(path: Path, target: str | None) -> Dataset:
     missing = table.columns[table.isna().any()].tolist()
     if missing:
         raise ConfigError(f"dataset {path}: column '{missing[0]}' has missing values; allowed: complete rows only")
-    class_names, labels = np.unique(table[target].to_numpy(), return_inverse=True)
-    if len(class_names) < 2:
-        raise ConfigError(f"dataset {path}: target '{target}' has a single class; allowed: two or more classes")
-    return Dataset(
-        features.to_numpy(dtype=np.float32),
-        labels.astype(np.int32),
-        [str(c) for c in features.columns],
-        [str(c) for c in class_names],
-    )
+    labels, class_names = task_labels(table[target], task=task, what=f"dataset {path}", target=target)
+    return Dataset(features.to_numpy(dtype=np.float32), labels, [str(c) for c in features.columns], class_names, task)
 
 
 def check_split_feasible(dataset: Dataset, test_size: float, cv_folds: int, validation_size: float) -> None:
     """Raise ConfigError if the stratified split or the folds cannot be made."""
+    if dataset.task == "regression":
+        _check_regression_split(len(dataset.labels), test_size, cv_folds, validation_size)
+        return
     counts = np.bincount(dataset.labels)
     smallest, name = int(counts.min()), dataset.class_names[int(counts.argmin())]
     n_test = int(np.ceil(test_size * len(dataset.labels)))
@@ -138,28 +172,73 @@ def check_split_feasible(dataset: Dataset, test_size: float, cv_folds: int, vali
         )
 
 
+def _check_regression_split(n_rows: int, test_size: float, cv_folds: int, validation_size: float) -> None:
+    """Every part must hold at least 2 samples (R² needs them)."""
+    n_test = int(np.ceil(test_size * n_rows))
+    if n_test < 2 or n_rows - n_test < 2:
+        raise ConfigError(
+            f"config key 'split.test_size' has value {test_size}; with {n_rows} rows it leaves a part of fewer "
+            "than 2 samples; allowed: a size that leaves 2 or more in both parts"
+        )
+    n_train = n_rows - n_test
+    if cv_folds and n_train // cv_folds < 2:
+        raise ConfigError(
+            f"config key 'training.cv_folds' has value {cv_folds}; {n_train} training samples leave folds of "
+            f"fewer than 2; allowed: at most {n_train // 2} folds"
+        )
+    n_validation = int(np.ceil(validation_size * n_train))
+    if not cv_folds and (n_validation < 2 or n_train - n_validation < 2):
+        raise ConfigError(
+            f"config key 'split.validation_size' has value {validation_size}; with {n_train} training rows it "
+            "leaves a part of fewer than 2 samples; allowed: a size that leaves 2 or more in both"
+        )
+
+
+def strata(labels: np.ndarray, *, task: str, parts: int) -> np.ndarray | None:
+    """What a split is stratified on: the classes, or for regression the label's quantile bins.
+
+    Binning a numeric label makes every fold and the test part cover its whole
+    range (a plain shuffle can leave a small data set's extremes out of a
+    fold). Each bin gets at least 2 x ``parts`` samples; None if no two bins can.
+    """
+    if task == "classification":
+        return labels
+    n_bins = min(MAX_LABEL_BINS, len(labels) // (2 * parts))
+    if n_bins < 2:
+        return None
+    edges = np.quantile(labels, np.linspace(0, 1, n_bins + 1)[1:-1])
+    return np.searchsorted(edges, labels, side="right")
+
+
 def make_split(dataset: Dataset, *, test_size: float, cv_folds: int, validation_size: float, seed: int) -> Split:
     """Stratified, seeded test split and fold assignment of the training part.
 
-    With ``cv_folds`` 0, one stratified validation part (fold 0) is held out of
-    the training part and the other samples get NEVER_VALIDATED.
+    Stratified on the classes, or on quantile bins of a numeric label (see
+    ``strata``). With ``cv_folds`` 0, one validation part (fold 0) is held out
+    of the training part and the other samples get NEVER_VALIDATED.
     """
-    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
+    task = dataset.task
     x_train, x_test, y_train, y_test = train_test_split(
-        dataset.features, dataset.labels, test_size=test_size, stratify=dataset.labels, random_state=seed
+        dataset.features,
+        dataset.labels,
+        test_size=test_size,
+        stratify=strata(dataset.labels, task=task, parts=2),
+        random_state=seed,
     )
     folds = np.full(len(y_train), NEVER_VALIDATED, dtype=np.int32)
+    by = strata(y_train, task=task, parts=max(cv_folds, 2))
     if cv_folds:
-        splitter = StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
-        for fold, (_, validation) in enumerate(splitter.split(x_train, y_train)):
+        splitter = (KFold if by is None else StratifiedKFold)(n_splits=cv_folds, shuffle=True, random_state=seed)
+        for fold, (_, validation) in enumerate(splitter.split(x_train, y_train if by is None else by)):
             folds[validation] = fold
     else:
         _, validation = train_test_split(
-            np.arange(len(y_train)), test_size=validation_size, stratify=y_train, random_state=seed
+            np.arange(len(y_train)), test_size=validation_size, stratify=by, random_state=seed
         )
         folds[validation] = 0
-    return Split(x_train, y_train, x_test, y_test, folds, dataset.feature_names, dataset.class_names)
+    return Split(x_train, y_train, x_test, y_test, folds, dataset.feature_names, dataset.class_names, task)
 
 
 def save_split(split: Split, path: str | Path) -> None:
@@ -173,7 +252,8 @@ def save_split(split: Split, path: str | Path) -> None:
             y_test=split.y_test,
             folds=split.folds,
             feature_names=np.array(split.feature_names),
-            class_names=np.array(split.class_names),
+            class_names=np.array(split.class_names, dtype=str),
+            task=np.array(split.task),
         )
 
 
@@ -188,6 +268,7 @@ def load_split(path: str | Path) -> Split:
             npz["folds"],
             [str(n) for n in npz["feature_names"]],
             [str(n) for n in npz["class_names"]],
+            str(npz["task"]) if "task" in npz else "classification",
         )
 
 
@@ -208,7 +289,7 @@ def fit_scaler(name: str, x: np.ndarray):
 def write_split(*, dataset_spec: Mapping, split_spec: Mapping, cv_folds: int, path: str, log_path: str) -> None:
     """Load the data set, split it and save the split: the body of rule split_data."""
     with job_log(log_path) as log:
-        dataset = load_dataset(dataset_spec["source"], dataset_spec.get("target"))
+        dataset = load_dataset(dataset_spec["source"], dataset_spec.get("target"), dataset_spec["task"])
         split = make_split(
             dataset,
             test_size=split_spec["test_size"],
@@ -217,11 +298,16 @@ def write_split(*, dataset_spec: Mapping, split_spec: Mapping, cv_folds: int, pa
             seed=split_spec["seed"],
         )
         save_split(split, path)
+        labels = (
+            f"classes {split.class_names}"
+            if split.task == "classification"
+            else f"a numeric label from {split.y_train.min():g} to {split.y_train.max():g}"
+        )
         log.info(
-            "%d training and %d test samples, %d features, classes %s, %d validation fold(s)",
+            "%d training and %d test samples, %d features, %s, %d validation fold(s)",
             len(split.y_train),
             len(split.y_test),
             split.x_train.shape[1],
-            split.class_names,
+            labels,
             split.n_folds,
         )

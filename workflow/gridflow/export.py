@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from gridflow.fitting import HISTORY_KEYS
 from gridflow.history import mean_curve
 from gridflow.hparams import CellRun, write_runs
 from gridflow.logs import job_log
-from gridflow.scoring import METRICS
+from gridflow.scoring import task_metrics
 from gridflow.summary import read_records
 
 # The summary's column part -> the tag prefix in TensorBoard.
@@ -39,12 +38,16 @@ def run_name(cell: str) -> str:
     return name.encode()[: MAX_NAME_BYTES - 18].decode(errors="ignore") + "--" + digest
 
 
-def metric_tags() -> dict[str, str]:
-    """Every scalar the dashboard shows as a column, with its display name."""
-    return {f"{tag}/{m}": f"{'CV' if tag == 'cv' else 'holdout'} {m}" for tag in PARTS.values() for m in METRICS}
+def metric_tags(metric: str) -> dict[str, str]:
+    """Every scalar the dashboard shows as a column (the metrics of ``metric``'s task), with its display name."""
+    return {
+        f"{tag}/{m}": f"{'CV' if tag == 'cv' else 'holdout'} {m}"
+        for tag in PARTS.values()
+        for m in task_metrics(metric)
+    }
 
 
-def cell_run(row: pd.Series, record: Mapping) -> CellRun:
+def cell_run(row: pd.Series, record: Mapping, metric: str) -> CellRun:
     """One cell's run: values from its metrics file, scores from its summary row.
 
     A failed or diverged cell is a failed session without scores, as the summary and figures count it (a
@@ -54,10 +57,11 @@ def cell_run(row: pd.Series, record: Mapping) -> CellRun:
     scalars = {
         f"{tag}/{m}": float(row[f"mean_{part}_{m}"])
         for part, tag in PARTS.items()
-        for m in METRICS
+        for m in task_metrics(metric)
         if ok and not math.isnan(float(row[f"mean_{part}_{m}"]))
     }
-    curves = {f"epoch/{key}": mean_curve(record["models"], key)[0].tolist() for key in HISTORY_KEYS}
+    keys = dict.fromkeys(key for model in record["models"] for key in model["history"])  # the trainer's, in order
+    curves = {f"epoch/{key}": mean_curve(record["models"], key)[0].tolist() for key in keys}
     return CellRun(
         cell=run_name(record["cell"]),
         params=dict(record["params"]),
@@ -68,11 +72,17 @@ def cell_run(row: pd.Series, record: Mapping) -> CellRun:
 
 
 def write_tensorboard(
-    *, summary_csv: str, metric_paths: Sequence[str], grid: Mapping[str, Sequence], output: str, log_path: str
+    *,
+    summary_csv: str,
+    metric_paths: Sequence[str],
+    grid: Mapping[str, Sequence],
+    metric: str,
+    output: str,
+    log_path: str,
 ) -> None:
     """Write (or refresh) the TensorBoard folder holding ``output``, its experiment config file."""
     with job_log(log_path) as log:
         table = pd.read_csv(summary_csv, keep_default_na=False, na_values=[""]).set_index("cell")
-        runs = [cell_run(table.loc[record["cell"]], record) for record in read_records(metric_paths)]
-        report = write_runs(runs, domains=grid, metrics=metric_tags(), logdir=Path(output).parent)
+        runs = [cell_run(table.loc[record["cell"]], record, metric) for record in read_records(metric_paths)]
+        report = write_runs(runs, domains=grid, metrics=metric_tags(metric), logdir=Path(output).parent)
         log.info("TensorBoard runs in %s: %s", Path(output).parent, report)

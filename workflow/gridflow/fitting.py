@@ -11,8 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Per-epoch curves every trainer records, in this order.
-HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+# Per-epoch curves every trainer records, in this order, per task: the loss (cross-entropy, or mean
+# squared error on the standardised label) and accuracy or mean absolute error, on the training
+# batches and on the held-out part.
+HISTORY_KEYS_BY_TASK = {
+    "classification": ("loss", "accuracy", "val_loss", "val_accuracy"),
+    "regression": ("loss", "mae", "val_loss", "val_mae"),
+}
+HISTORY_KEYS = HISTORY_KEYS_BY_TASK["classification"]
 
 # Where a fused cell's loop came from (None: model.fit, no loop): built by this
 # cell (traced and compiled), loaded from the on-disk cache (traced only), or
@@ -29,6 +35,10 @@ class ModelTask:
     y_train: np.ndarray
     x_eval: np.ndarray
     y_eval: np.ndarray
+    # Regression: the labels above are standardised on this model's training labels;
+    # label = value * label_scale + label_center puts them (and predictions) back in the label's units.
+    label_center: float = 0.0
+    label_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -41,13 +51,17 @@ class FitSettings:
     optimizer: str = "sgd"
     momentum: float = 0.0
     class_weight: tuple[float, ...] | None = None
+    task: str = "classification"
 
 
 @dataclass(frozen=True)
 class ModelResult:
-    """Outcome of training one model: its eval-set probabilities and history."""
+    """Outcome of training one model: its outputs on the eval part and history.
 
-    eval_probabilities: np.ndarray
+    Outputs are class probabilities, or (regression) predictions of the standardised label.
+    """
+
+    eval_outputs: np.ndarray
     diverged: bool
     epochs_run: int
     history: dict[str, list[float]]

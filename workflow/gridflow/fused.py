@@ -30,7 +30,7 @@ from keras.src.backend.tensorflow import random as keras_tf_random
 from tensorflow.python.framework import ops as tf_ops
 
 from gridflow.backend import active_xla_cache
-from gridflow.fitting import HISTORY_KEYS, FitResult, FitSettings, ModelResult, ModelTask
+from gridflow.fitting import HISTORY_KEYS_BY_TASK, FitResult, FitSettings, ModelResult, ModelTask
 from gridflow.lru import BoundedCache
 from gridflow.model import ModelState, runtime_dropout_layers, seed_lock
 
@@ -129,13 +129,14 @@ def fused_fit(
         batch_schedule(len(t.x_train), epochs=epochs, batch_size=batch, steps=steps, seed=t.shuffle_seed) for t in tasks
     ]
     n_classes = int(template.output_shape[-1])
+    label_type = np.int32 if settings.task == "classification" else np.float32
     data = {
         "order": np.stack([s[0] for s in schedules]),
         "mask": np.stack([s[1] for s in schedules]),
         "x_train": _stack_padded([t.x_train for t in tasks], np.float32),
-        "y_train": _stack_padded([t.y_train for t in tasks], np.int32),
+        "y_train": _stack_padded([t.y_train for t in tasks], label_type),
         "x_eval": _stack_padded([t.x_eval for t in tasks], np.float32),
-        "y_eval": _stack_padded([t.y_eval for t in tasks], np.int32),
+        "y_eval": _stack_padded([t.y_eval for t in tasks], label_type),
         "eval_mask": _stack_padded([np.ones(len(t.x_eval)) for t in tasks], np.float32),
         "learning_rate": np.float32(settings.learning_rate),
         "momentum": np.float32(settings.momentum),
@@ -148,7 +149,7 @@ def fused_fit(
     inputs = {k: tf.constant(v) for k, v in data.items()}
     mode, note = loop_mode(epochs, steps), None
     while True:
-        key = (architecture, settings.optimizer, settings.momentum > 0, epochs, mode, shapes)
+        key = (architecture, settings.task, settings.optimizer, settings.momentum > 0, epochs, mode, shapes)
         if key in _xla_failures:
             mode, note = "graph", _xla_failures[key]
             continue
@@ -167,7 +168,8 @@ def fused_fit(
     results = []
     for i, task in enumerate(tasks):
         n = int(epochs_run[i])
-        curves = {key: [float(x) for x in history[k][:n, i]] for k, key in enumerate(HISTORY_KEYS)}
+        keys = HISTORY_KEYS_BY_TASK[settings.task]
+        curves = {key: [float(x) for x in history[k][:n, i]] for k, key in enumerate(keys)}
         results.append(ModelResult(probs[i, : len(task.x_eval)], bool(diverged[i]), n, curves))
     seconds = time.perf_counter() - started
     return FitResult(results, trainer="fused", seconds=seconds, loop_source=source, loop_mode=mode, note=note)
@@ -201,6 +203,16 @@ def _cross_entropy(labels: tf.Tensor, probs: tf.Tensor) -> tf.Tensor:
     picked = tf.gather(probs, labels, batch_dims=labels.shape.rank)
     epsilon = keras.config.epsilon()
     return -tf.math.log(tf.clip_by_value(picked, epsilon, 1.0 - epsilon))
+
+
+def _loss_and_score(task: str, labels: tf.Tensor, outputs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Per-sample loss and second curve: cross-entropy and hit (classification), or squared and absolute
+    error of the one output (regression, on the standardised label: Keras' mse and mae)."""
+    if task == "classification":
+        hits = tf.cast(tf.equal(tf.argmax(outputs, -1, output_type=tf.int32), labels), tf.float32)
+        return _cross_entropy(labels, outputs), hits
+    error = outputs[..., 0] - labels
+    return tf.square(error), tf.abs(error)
 
 
 def _all_finite(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
@@ -276,6 +288,7 @@ class _FusedLoop:
         self.dropout_layers = runtime_dropout_layers(template)
         self.optimizer = _Optimizer(settings.optimizer, settings.momentum > 0)
         self.epochs = settings.epochs
+        self.task = settings.task
         self.jit_compile = jit_compile
         self.name_seed = name_seed
         self._compiled = tf.function(self._loop, jit_compile=jit_compile)
@@ -350,7 +363,7 @@ class _FusedLoop:
         diverged = tf.zeros([n_models], tf.bool)
         slots = self.optimizer.init_slots(trainable)
         epochs_run = tf.zeros([n_models], tf.int32)
-        history = tf.zeros([len(HISTORY_KEYS), epochs, n_models])
+        history = tf.zeros([len(HISTORY_KEYS_BY_TASK[self.task]), epochs, n_models])
         probs = tf.zeros(data["x_eval"].shape[:2] + self.template.output_shape[-1:])
         for epoch in tf.range(epochs):
             alive = tf.logical_not(diverged)
@@ -373,13 +386,14 @@ class _FusedLoop:
         xb = tf.gather(data["x_train"], idx, batch_dims=1)
         yb = tf.gather(data["y_train"], idx, batch_dims=1)
         counts = tf.reduce_sum(weights, axis=1)
-        sample_weight = weights * tf.gather(data["class_weight"], yb)
+        # Class weights weigh classes; a regression label has none.
+        sample_weight = weights * tf.gather(data["class_weight"], yb) if self.task == "classification" else weights
         with tf.GradientTape() as tape:
             tape.watch(trainable)
             probs, new_non_trainable = self.forward(
                 trainable, non_trainable, xb, training=True, dropout_rates=data["dropout_rates"]
             )
-            per_sample = _cross_entropy(yb, probs)
+            per_sample, scores = _loss_and_score(self.task, yb, probs)
             losses = tf.reduce_sum(sample_weight * per_sample, axis=1) / tf.maximum(counts, 1.0)
             total = tf.reduce_sum(losses)  # models are independent: d(total)/d(model i) = d(loss i)
         grads = [tf.ensure_shape(g, w.shape) for g, w in zip(tape.gradient(total, trainable), trainable)]
@@ -394,9 +408,8 @@ class _FusedLoop:
             (trainable, slots, non_trainable),
         )
         diverged = tf.logical_or(diverged, tf.logical_and(active, tf.logical_not(finite)))
-        hits = tf.cast(tf.equal(tf.argmax(probs, -1, output_type=tf.int32), yb), tf.float32)
         done = tf.cast(update, tf.float32)
-        sums += tf.stack([done * losses * counts, done * tf.reduce_sum(weights * hits, axis=1), done * counts])
+        sums += tf.stack([done * losses * counts, done * tf.reduce_sum(weights * scores, axis=1), done * counts])
         return trainable, non_trainable, slots, diverged, sums
 
     def _evaluate(self, trainable, non_trainable, data):
@@ -404,11 +417,10 @@ class _FusedLoop:
             trainable, non_trainable, data["x_eval"], training=False, dropout_rates=data["dropout_rates"]
         )
         mask = data["eval_mask"]
-        per_sample = _cross_entropy(data["y_eval"], probs)
+        per_sample, scores = _loss_and_score(self.task, data["y_eval"], probs)
         per_sample = tf.where(mask > 0, per_sample, 0.0)
-        hits = tf.cast(tf.equal(tf.argmax(probs, -1, output_type=tf.int32), data["y_eval"]), tf.float32)
         total = tf.reduce_sum(mask, axis=1)
-        return tf.reduce_sum(per_sample, axis=1) / total, tf.reduce_sum(mask * hits, axis=1) / total, probs
+        return tf.reduce_sum(per_sample, axis=1) / total, tf.reduce_sum(mask * scores, axis=1) / total, probs
 
 
 class _Optimizer:

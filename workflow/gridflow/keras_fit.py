@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import keras
 import numpy as np
 
-from gridflow.fitting import HISTORY_KEYS, FitResult, FitSettings, ModelResult, ModelTask
+from gridflow.fitting import HISTORY_KEYS_BY_TASK, FitResult, FitSettings, ModelResult, ModelTask
 from gridflow.model import seed_lock
 
 
@@ -25,7 +25,10 @@ def fit_one(model: keras.Model, task: ModelTask, settings: FitSettings) -> Model
         optimizer = keras.optimizers.Adam(settings.learning_rate)
     else:
         optimizer = keras.optimizers.SGD(settings.learning_rate, momentum=settings.momentum)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    if settings.task == "classification":
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    else:  # the label is standardised (ModelTask), as the fused loop trains it
+        model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
     weights = dict(enumerate(settings.class_weight)) if settings.class_weight else None
     with seed_lock:  # fit's shuffling draws from process-wide seeds
         keras.utils.set_random_seed(task.shuffle_seed)
@@ -43,7 +46,7 @@ def fit_one(model: keras.Model, task: ModelTask, settings: FitSettings) -> Model
     losses = np.asarray(history["loss"], dtype=float)
     finite = np.isfinite(losses)
     epochs_run = int(np.argmin(finite)) if not finite.all() else len(losses)
-    curves = {k: [float(x) for x in history.get(k, [])[:epochs_run]] for k in HISTORY_KEYS}
+    curves = {k: [float(x) for x in history.get(k, [])[:epochs_run]] for k in HISTORY_KEYS_BY_TASK[settings.task]}
     probs = np.asarray(model(task.x_eval, training=False))
     diverged = not finite.all() or not np.isfinite(probs).all()
     return ModelResult(probs, diverged, epochs_run, curves)

@@ -7,6 +7,7 @@ import collections
 import contextlib
 import hashlib
 import importlib
+import inspect
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -26,12 +27,24 @@ from gridflow.lru import BoundedCache
 seed_lock = threading.RLock()
 
 
-def mlp(*, n_features: int, n_classes: int, hidden_units: int = 32, activation: str = "relu", dropout: float = 0.0):
-    """The seed blog post's network: Input -> Dropout -> Dense(hidden) -> Dense(softmax)."""
+def mlp(
+    *,
+    n_features: int,
+    n_classes: int,
+    hidden_units: int = 32,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    task: str = "classification",
+):
+    """The seed blog post's network: Input -> Dropout -> Dense(hidden) -> Dense(softmax), or for
+    regression a linear Dense(1) at the end."""
     inputs = keras.Input(shape=(n_features,))
     hidden = keras.layers.Dropout(rate=dropout)(inputs)
     hidden = keras.layers.Dense(hidden_units, activation=activation)(hidden)
-    outputs = keras.layers.Dense(n_classes, activation="softmax")(hidden)
+    if task == "regression":
+        outputs = keras.layers.Dense(1)(hidden)
+    else:
+        outputs = keras.layers.Dense(n_classes, activation="softmax")(hidden)
     return keras.Model(inputs=inputs, outputs=outputs)
 
 
@@ -79,12 +92,24 @@ def _fresh_layer_names():
 
 
 def build_seeded(
-    builder: Callable[..., keras.Model], axes: Mapping[str, object], *, n_features: int, n_classes: int, seed: int
+    builder: Callable[..., keras.Model],
+    axes: Mapping[str, object],
+    *,
+    n_features: int,
+    n_classes: int,
+    seed: int,
+    task: str = "classification",
 ) -> keras.Model:
-    """Build one model whose initial weights and dropout seeds follow from ``seed`` alone."""
+    """Build one model whose initial weights and dropout seeds follow from ``seed`` alone.
+
+    A builder with a ``task`` parameter is told the task; for regression ``n_classes`` is 1 (one output).
+    """
+    inputs = {"n_features": n_features, "n_classes": n_classes}
+    if "task" in inspect.signature(builder).parameters:
+        inputs["task"] = task
     with seed_lock, _dropout_always_seeded(), _fresh_layer_names():
         keras.utils.set_random_seed(seed)
-        model = builder(n_features=n_features, n_classes=n_classes, **axes)
+        model = builder(**inputs, **axes)
         if not isinstance(model, keras.Model):
             raise TypeError(f"the builder returned {type(model).__name__}, not a keras.Model")
         if not model.built:  # subclassed models create weights on first call
@@ -199,7 +224,15 @@ _templates = BoundedCache(256)
 _states = BoundedCache(32)
 
 
-def seeded_models(spec: str, axes: Mapping[str, object], *, n_features: int, n_classes: int, seeds: Sequence[int]):
+def seeded_models(
+    spec: str,
+    axes: Mapping[str, object],
+    *,
+    n_features: int,
+    n_classes: int,
+    seeds: Sequence[int],
+    task: str = "classification",
+):
     """The template model for these axes and the initial state of one model per seed.
 
     The same arguments give the same values whether or not they come from the
@@ -208,20 +241,21 @@ def seeded_models(spec: str, axes: Mapping[str, object], *, n_features: int, n_c
     cached set is used only if its first state equals this cell's template.
     """
     builder = resolve_builder(spec)
-    template_key = (spec, tuple(sorted(axes.items())), n_features, n_classes, seeds[0])
+    template_key = (spec, tuple(sorted(axes.items())), n_features, n_classes, task, seeds[0])
     cached = _templates.get(template_key)
     if cached is None:
-        template = build_seeded(builder, axes, n_features=n_features, n_classes=n_classes, seed=seeds[0])
+        template = build_seeded(builder, axes, n_features=n_features, n_classes=n_classes, seed=seeds[0], task=task)
         cached = (template, architecture_fingerprint(template))
         _templates.put(template_key, cached)
     template, fingerprint = cached
-    key = (fingerprint or template_key[:2], n_features, n_classes, tuple(seeds))
+    key = (fingerprint or template_key[:2], n_features, n_classes, task, tuple(seeds))
     states = _states.get(key)
     if states is not None and not states[0].equals(ModelState.of(template)):
         states = None  # a builder that sets weights from its axes: same architecture, other start
     if states is None:
         models = [template] + [
-            build_seeded(builder, axes, n_features=n_features, n_classes=n_classes, seed=s) for s in seeds[1:]
+            build_seeded(builder, axes, n_features=n_features, n_classes=n_classes, seed=s, task=task)
+            for s in seeds[1:]
         ]
         states = [ModelState.of(m) for m in models]
         _states.put(key, states)

@@ -39,8 +39,9 @@ class CellPlan:
 
     models: list[ModelPlan]
     n_features: int
-    n_classes: int
+    n_classes: int  # output units: the classes, or 1 for regression
     y_train: np.ndarray  # the whole training part's labels (class weights come from them)
+    task: str = "classification"
 
 
 def model_seeds(root: int, repetition: int, fold: int | str) -> tuple[int, int]:
@@ -60,13 +61,29 @@ def plan_models(split: Split, repetitions: int, seed: int, scaler: str) -> list[
         parts.append((fold, x_train, split.y_train[train], x_eval, split.y_train[held_out]))
     scale = fit_scaler(scaler, split.x_train)
     parts.append((FULL, scale(split.x_train), split.y_train, scale(split.x_test), split.y_test))
+    tasks = [(fold, _task_data(split.task, x_train, y_train, x_eval, y_eval))
+             for fold, x_train, y_train, x_eval, y_eval in parts]  # fmt: skip
     plans = []
     for repetition in range(repetitions):
-        for fold, x_train, y_train, x_eval, y_eval in parts:
+        for fold, data in tasks:
             weight_seed, shuffle_seed = model_seeds(seed, repetition, fold)
-            task = ModelTask(shuffle_seed, x_train, y_train, x_eval, y_eval)
-            plans.append(ModelPlan(repetition, fold, weight_seed, task))
+            plans.append(ModelPlan(repetition, fold, weight_seed, ModelTask(shuffle_seed, **data)))
     return plans
+
+
+def _task_data(task: str, x_train, y_train, x_eval, y_eval) -> dict:
+    """A model's data; for regression the label standardised on its own training labels, as the features are."""
+    if task == "classification":
+        return {"x_train": x_train, "y_train": y_train, "x_eval": x_eval, "y_eval": y_eval}
+    center, scale = float(y_train.mean()), float(y_train.std()) or 1.0
+    return {
+        "x_train": x_train,
+        "y_train": ((y_train - center) / scale).astype(np.float32),
+        "x_eval": x_eval,
+        "y_eval": ((y_eval - center) / scale).astype(np.float32),
+        "label_center": center,
+        "label_scale": scale,
+    }
 
 
 # One split at a time: a process trains one experiment.
@@ -85,7 +102,8 @@ def plan_cell(split_path: str, *, repetitions: int, seed: int, scaler: str) -> C
     def plan() -> CellPlan:
         split = load_split(split_path)
         models = plan_models(split, repetitions, seed, scaler)
-        return CellPlan(models, split.x_train.shape[1], len(split.class_names), split.y_train)
+        n_outputs = len(split.class_names) if split.task == "classification" else 1
+        return CellPlan(models, split.x_train.shape[1], n_outputs, split.y_train, split.task)
 
     return _plans.get_or_create(key, plan)[0]
 

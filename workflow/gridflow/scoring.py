@@ -1,4 +1,4 @@
-"""Score a model's predicted probabilities against the true labels.
+"""Score a model's outputs against the true labels: class probabilities, or predicted numbers.
 
 Written with NumPy instead of calling scikit-learn's metric functions: they
 validate their inputs on every call, which cost 18 ms per model (more than
@@ -10,9 +10,42 @@ from __future__ import annotations
 
 import numpy as np
 
-METRICS = ("accuracy", "loss", "roc_auc", "f1", "precision", "recall")
+# The metrics of each task (dataset.task), the first its default ranking metric.
+METRICS_BY_TASK = {
+    "classification": ("accuracy", "loss", "roc_auc", "f1", "precision", "recall"),
+    "regression": ("r2", "mse", "rmse", "mae"),
+}
 # Metrics where a smaller value is better.
-LOWER_IS_BETTER = frozenset({"loss"})
+LOWER_IS_BETTER = frozenset({"loss", "mse", "rmse", "mae"})
+
+
+def task_of(metric: str) -> str:
+    """The task whose metric ``metric`` is."""
+    return next(task for task, metrics in METRICS_BY_TASK.items() if metric in metrics)
+
+
+def task_metrics(metric: str) -> tuple[str, ...]:
+    """Every metric of ``metric``'s task, in report order."""
+    return METRICS_BY_TASK[task_of(metric)]
+
+
+def score_outputs(task: str, y_true: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
+    """Every metric of ``task``: outputs are class probabilities, or predictions in the label's units."""
+    return score(y_true, outputs) if task == "classification" else score_regression(y_true, outputs)
+
+
+def score_regression(y_true: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+    """R², mean squared error, its root and mean absolute error; ``predictions`` is [samples, 1].
+
+    R² is scikit-learn's: 1 - residual SS / total SS, and 0 for a constant label predicted exactly.
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    error = np.asarray(predictions, dtype=np.float64).reshape(len(y_true)) - y_true
+    mse = float(np.mean(error**2))
+    total = float(np.sum((y_true - y_true.mean()) ** 2))
+    residual = float(np.sum(error**2))
+    r2 = 1.0 - residual / total if total > 0 else (1.0 if residual == 0 else 0.0)
+    return {"r2": r2, "mse": mse, "rmse": float(np.sqrt(mse)), "mae": float(np.mean(np.abs(error)))}
 
 
 def score(y_true: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:

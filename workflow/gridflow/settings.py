@@ -33,7 +33,8 @@ def describe_settings(config: Mapping) -> str:
     fixed = [f"{axis} {training[axis]}" for axis in TRAINING_AXES if axis not in config["grid"]]
     optimizer = training["optimizer"] + (f" (momentum {training['momentum']})" if training["momentum"] else "")
     return (
-        f"Data set {config['dataset']['source']} ({split['test_size']:.0%} held out as the test part), "
+        f"Data set {config['dataset']['source']} ({config['dataset']['task']}, "
+        f"{split['test_size']:.0%} held out as the test part), "
         f"{config['preprocessing']['scaler']} scaling; model {config['model']['builder']}; "
         f"every cell trained {training['repetitions']} repetition(s) × ({folds} + one test model) "
         f"for {training['epochs']} epochs with {optimizer}"

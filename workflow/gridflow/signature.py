@@ -13,6 +13,9 @@ from pathlib import Path
 
 from gridflow.errors import ConfigError
 
+# What gridflow passes a builder itself: never grid axes.
+BUILDER_INPUTS = ("n_features", "n_classes", "task")
+
 
 def builder_axes(builder: str, search_path: list[str]) -> tuple[str, ...] | None:
     """The grid axes a builder accepts, found without importing it.
@@ -39,7 +42,7 @@ def builder_axes(builder: str, search_path: list[str]) -> tuple[str, ...] | None
             if args.kwarg is not None:
                 return None
             names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-            return tuple(n for n in names if n not in ("n_features", "n_classes"))
+            return tuple(n for n in names if n not in BUILDER_INPUTS)
     raise ConfigError(
         f"config key 'model.builder' has value \"{builder}\"; module '{module_name}' defines no function '{func_name}'"
     )

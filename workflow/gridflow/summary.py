@@ -25,7 +25,7 @@ import pandas as pd
 from gridflow.analysis import compare_with_best
 from gridflow.io import atomic_path, write_json
 from gridflow.logs import job_log
-from gridflow.scoring import LOWER_IS_BETTER, METRICS
+from gridflow.scoring import LOWER_IS_BETTER, task_metrics
 
 
 def read_records(paths: Sequence[str | Path]) -> list[dict]:
@@ -57,7 +57,7 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
     return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"), float("nan"))
 
 
-def cell_row(record: Mapping, axes: Sequence[str], *, folds: int, repetitions: int) -> dict:
+def cell_row(record: Mapping, axes: Sequence[str], *, metrics: Sequence[str], folds: int, repetitions: int) -> dict:
     """One summary row: ids, values, every metric per split, its mean and std, the holdout, cost, status."""
     cv = [m for m in record["models"] if m["role"] == "cv"]
     holdout = [m for m in record["models"] if m["role"] == "test"]
@@ -67,13 +67,13 @@ def cell_row(record: Mapping, axes: Sequence[str], *, folds: int, repetitions: i
     row.update({f"param_{axis}": record["params"][axis] for axis in axes})
     row["params"] = json.dumps({axis: record["params"][axis] for axis in axes})
     by_split = {m["repetition"] * folds + int(m["fold"]): m for m in cv}
-    for metric in METRICS:
+    for metric in metrics:
         for k in range(repetitions * folds):
             model = by_split.get(k)
             scores = _scores([model], metric) if model else []
             row[f"split{k}_test_{metric}"] = scores[0] if scores else float("nan")
         row[f"mean_test_{metric}"], row[f"std_test_{metric}"] = _mean_std(_scores(cv, metric))
-    for metric in METRICS:
+    for metric in metrics:
         row[f"mean_holdout_{metric}"], row[f"std_holdout_{metric}"] = _mean_std(_scores(holdout, metric))
     timing = record.get("timing", {})
     fit_seconds = timing.get("fit_seconds")
@@ -107,8 +107,9 @@ def summarize(records: Sequence[Mapping], axes: Sequence[str], metric: str, *, a
     cell with the best on the shared splits at level ``alpha``.
     """
     repetitions, folds = _layout(records)
-    table = pd.DataFrame([cell_row(r, axes, folds=folds, repetitions=repetitions) for r in records])
-    for name in METRICS:
+    metrics = task_metrics(metric)
+    table = pd.DataFrame([cell_row(r, axes, metrics=metrics, folds=folds, repetitions=repetitions) for r in records])
+    for name in metrics:
         position = table.columns.get_loc(f"std_test_{name}") + 1
         table.insert(position, rank_column(name), _rank(table, name))
     table = table.sort_values([rank_column(metric), "cell"], kind="stable").reset_index(drop=True)
@@ -153,8 +154,8 @@ def best_cell(table: pd.DataFrame, metric: str, baseline: Mapping | None = None)
         "metric": metric,
         "rank": int(top[rank_column(metric)]),
         "params": json.loads(top["params"]),
-        "cv": _scores_of(top, "test"),
-        "holdout": _scores_of(top, "holdout"),
+        "cv": _scores_of(top, "test", metric),
+        "holdout": _scores_of(top, "holdout", metric),
         "n_cells": len(table),
         # Cells the corrected t-test cannot tell from the best, the best included; with one validation part
         # there is nothing to test with (tie_tested false).
@@ -164,8 +165,11 @@ def best_cell(table: pd.DataFrame, metric: str, baseline: Mapping | None = None)
     }
 
 
-def _scores_of(row: pd.Series, part: str) -> dict:
-    return {m: {"mean": float(row[f"mean_{part}_{m}"]), "std": float(row[f"std_{part}_{m}"])} for m in METRICS}
+def _scores_of(row: pd.Series, part: str, metric: str) -> dict:
+    """Mean and std of every metric of ``metric``'s task on ``part`` (test: the CV folds; holdout)."""
+    return {
+        m: {"mean": float(row[f"mean_{part}_{m}"]), "std": float(row[f"std_{part}_{m}"])} for m in task_metrics(metric)
+    }
 
 
 def write_summary(

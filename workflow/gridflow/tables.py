@@ -12,7 +12,7 @@ import yaml
 
 from gridflow.io import atomic_path
 from gridflow.logs import job_log
-from gridflow.scoring import METRICS
+from gridflow.scoring import task_metrics
 from gridflow.summary import tied_cells
 
 PAGE = """<!DOCTYPE html>
@@ -43,7 +43,7 @@ def summary_frame(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     shown = shown.rename(columns={f"rank_test_{metric}": "rank"})
     shown["tied"] = tied_cells(table).map({True: "yes", False: ""})
     shown["p vs best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else f"{p:.3f}")
-    for name in [metric, *(m for m in METRICS if m != metric)]:
+    for name in [metric, *(m for m in task_metrics(metric) if m != metric)]:
         for part, label in (("test", "cv"), ("holdout", "holdout")):
             shown[f"{label} {name}"] = [
                 mean_std(m, s) for m, s in zip(table[f"mean_{part}_{name}"], table[f"std_{part}_{name}"])
@@ -100,7 +100,7 @@ def best_cell_html(best: Mapping, config: Mapping) -> str:
             f"<tr>{_td(m)}"
             + "".join(_td(mean_std(part[m]["mean"], part[m]["std"])) for part in _score_parts(best, baseline))
             + "</tr>"
-            for m in [best["metric"], *(m for m in METRICS if m != best["metric"])]
+            for m in [best["metric"], *(m for m in task_metrics(best["metric"]) if m != best["metric"])]
         )
         heads = ["metric", "cross-validation", "holdout"] + (["baseline CV", "baseline holdout"] if baseline else [])
         body = (

@@ -93,6 +93,7 @@ def _train(*, split_path: str, values: Mapping, settings: Mapping, threads: int,
         optimizer=training["optimizer"],
         momentum=training["momentum"],
         class_weight=class_weights(plan.y_train, plan.n_classes, training["class_weight"]),
+        task=plan.task,
     )
     log.info("cell %s: %d models, %s", grid.cell_id(values), len(plan.models), fit_settings)
     timing = {"build_seconds": None, "fit_seconds": None, "loop_source": None, "loop_mode": None}
@@ -103,7 +104,12 @@ def _train(*, split_path: str, values: Mapping, settings: Mapping, threads: int,
 
         seeds = [p.weight_seed for p in plan.models]
         built = seeded_models(
-            settings["model"]["builder"], model_axes, n_features=plan.n_features, n_classes=plan.n_classes, seeds=seeds
+            settings["model"]["builder"],
+            model_axes,
+            n_features=plan.n_features,
+            n_classes=plan.n_classes,
+            seeds=seeds,
+            task=plan.task,
         )
         n_params = int(built.template.count_params())
         timing["build_seconds"] = time.perf_counter() - t0
@@ -123,7 +129,8 @@ def _train(*, split_path: str, values: Mapping, settings: Mapping, threads: int,
     except Exception as failure:  # the user's builder or model rejected these values
         log.exception("cell failed")
         status, error = "failed", f"{type(failure).__name__}: {failure}".splitlines()[0]
-    models = [_model_record(p, r, timing["fit_seconds"] / len(plan.models)) for p, r in zip(plan.models, results)]
+    fit_share = (timing["fit_seconds"] or 0.0) / len(plan.models)
+    models = [_model_record(p, r, fit_seconds=fit_share, task=plan.task) for p, r in zip(plan.models, results)]
     if any(m["status"] == "diverged" for m in models):
         status = "diverged"
     timing["total_seconds"] = time.perf_counter() - started
@@ -172,16 +179,28 @@ def _fit(*, built, plan: CellPlan, fit_settings: FitSettings, trainer: str, buil
             log.warning(note)
     builder = resolve_builder(builder_spec)
     models = [
-        build_seeded(builder, model_axes, n_features=plan.n_features, n_classes=plan.n_classes, seed=p.weight_seed)
+        build_seeded(
+            builder,
+            model_axes,
+            n_features=plan.n_features,
+            n_classes=plan.n_classes,
+            seed=p.weight_seed,
+            task=plan.task,
+        )
         for p in plan.models
     ]
     return keras_fit.fit_models(models, tasks, fit_settings), note
 
 
-def _model_record(plan: ModelPlan, result: ModelResult, fit_seconds: float) -> dict:
-    from gridflow.scoring import score
+def _model_record(plan: ModelPlan, result: ModelResult, *, fit_seconds: float, task: str) -> dict:
+    """One model's part of the record: scored in the label's own units (a regression label is trained standardised)."""
+    from gridflow.scoring import score_outputs
 
-    ok = not result.diverged and np.isfinite(result.eval_probabilities).all()
+    ok = not result.diverged and np.isfinite(result.eval_outputs).all()
+    t = plan.task
+    y_eval, outputs = t.y_eval * t.label_scale + t.label_center, result.eval_outputs * t.label_scale + t.label_center
+    if task == "classification":
+        y_eval, outputs = t.y_eval, result.eval_outputs
     return {
         "repetition": plan.repetition,
         "fold": plan.fold,
@@ -192,7 +211,7 @@ def _model_record(plan: ModelPlan, result: ModelResult, fit_seconds: float) -> d
         "fit_seconds": fit_seconds,
         "n_train": len(plan.task.y_train),
         "n_eval": len(plan.task.y_eval),
-        "metrics": score(plan.task.y_eval, result.eval_probabilities) if ok else None,
+        "metrics": score_outputs(task, y_eval, outputs) if ok else None,
         "history": result.history,
     }
 

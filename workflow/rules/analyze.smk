@@ -37,11 +37,13 @@ rule export_tensorboard:
         "results/logs/export_tensorboard/export_tensorboard.log",
     params:
         grid=config["grid"],
+        metric=config["training"]["metric"],
     run:
         write_tensorboard(
             summary_csv=input.summary,
             metric_paths=list(input.metrics),
             grid=params.grid,
+            metric=params.metric,
             output=output[0],
             log_path=log[0],
         )

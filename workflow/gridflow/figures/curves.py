@@ -19,7 +19,11 @@ from gridflow.figures import style
 from gridflow.history import mean_curve
 from gridflow.logs import job_log
 
-PANELS = (("loss", "cross-entropy loss"), ("accuracy", "accuracy"))
+# The two panels per task, told apart by the curves the trainer recorded.
+PANELS = {
+    "accuracy": (("loss", "cross-entropy loss"), ("accuracy", "accuracy")),
+    "mae": (("loss", "mean squared error\n(standardised label)"), ("mae", "mean absolute error\n(standardised label)")),
+}
 LINES = (("", "training", style.CELL_COLOUR), ("val_", "held-out fold", style.CONTRAST_COLOUR))
 
 
@@ -62,7 +66,8 @@ def plot_learning_curves(
 
 
 def _draw_row(ax_row, models: Sequence[Mapping]) -> None:
-    for ax, (key, label) in zip(ax_row, PANELS):
+    panels = PANELS["accuracy" if any("accuracy" in m["history"] for m in models) else "mae"]
+    for ax, (key, label) in zip(ax_row, panels):
         for prefix, name, colour in LINES:
             mean, std = mean_curve(models, prefix + key)
             epochs = np.arange(1, len(mean) + 1)

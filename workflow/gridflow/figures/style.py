@@ -52,6 +52,10 @@ METRIC_LABELS = {
     "f1": "macro F1",
     "precision": "macro precision",
     "recall": "macro recall",
+    "r2": "R²",
+    "mse": "mean squared error",
+    "rmse": "root mean squared error",
+    "mae": "mean absolute error",
 }
 
 
