@@ -61,7 +61,7 @@ def plan_models(split: Split, repetitions: int, seed: int, scaler: str) -> list[
         parts.append((fold, x_train, split.y_train[train], x_eval, split.y_train[held_out]))
     scale = fit_scaler(scaler, split.x_train)
     parts.append((FULL, scale(split.x_train), split.y_train, scale(split.x_test), split.y_test))
-    tasks = [(fold, _task_data(split.task, x_train, y_train, x_eval, y_eval))
+    tasks = [(fold, _task_data(split.task, x_train=x_train, y_train=y_train, x_eval=x_eval, y_eval=y_eval))
              for fold, x_train, y_train, x_eval, y_eval in parts]  # fmt: skip
     plans = []
     for repetition in range(repetitions):
@@ -71,7 +71,7 @@ def plan_models(split: Split, repetitions: int, seed: int, scaler: str) -> list[
     return plans
 
 
-def _task_data(task: str, x_train, y_train, x_eval, y_eval) -> dict:
+def _task_data(task: str, *, x_train, y_train, x_eval, y_eval) -> dict:
     """A model's data; for regression the label standardised on its own training labels, as the features are."""
     if task == "classification":
         return {"x_train": x_train, "y_train": y_train, "x_eval": x_eval, "y_eval": y_eval}
