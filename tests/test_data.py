@@ -118,3 +118,52 @@ def test_holdout_part_too_small_for_every_class(cancer):
     with pytest.raises(ConfigError, match="split.validation_size' has value 0.001"):
         check_split_feasible(cancer, test_size=0.2, cv_folds=0, validation_size=0.001)
     check_split_feasible(cancer, test_size=0.2, cv_folds=0, validation_size=0.2)
+
+
+def regression_split(labels, *, cv_folds=3, test_size=0.2):
+    x = np.random.default_rng(0).normal(size=(len(labels), 3)).astype(np.float32)
+    dataset = Dataset(x, np.asarray(labels, dtype=np.float64), ["a", "b", "c"], [], "regression")
+    return make_split(dataset, test_size=test_size, cv_folds=cv_folds, validation_size=0.2, seed=1)
+
+
+def test_regression_split_covers_the_labels_range_in_every_fold():
+    labels = np.random.default_rng(2).lognormal(size=300)  # skewed: a plain shuffle can miss its tail
+    split = regression_split(labels, cv_folds=5)
+    assert split.task == "regression" and split.class_names == [] and split.y_train.dtype == np.float64
+    deciles = np.quantile(labels, np.linspace(0, 1, 11))
+    for fold in range(5):
+        bins = np.searchsorted(deciles[1:-1], split.y_train[split.folds == fold], side="right")
+        assert set(bins) == set(range(10))  # every fold has samples from every decile of the label
+    assert set(np.searchsorted(deciles[1:-1], split.y_test, side="right")) == set(range(10))
+
+
+AWKWARD_LABELS = {
+    "counts": np.random.default_rng(3).geometric(0.5, size=46).astype(float),  # many repeated values
+    "mostly-zero": np.where(np.random.default_rng(4).random(60) < 0.8, 0.0, np.random.default_rng(5).normal(size=60)),
+    "tiny": np.random.default_rng(6).normal(size=13),  # too small to bin: a plain shuffled split
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "cv_folds"),
+    [(name, folds) for name in AWKWARD_LABELS for folds in (0, 2, 5) if not (name == "tiny" and folds == 5)],
+)
+def test_regression_split_of_awkward_labels_never_fails(name, cv_folds):
+    labels = AWKWARD_LABELS[name]
+    split = regression_split(labels, cv_folds=cv_folds)
+    assert len(split.y_train) + len(split.y_test) == len(labels)
+    assert split.n_folds == max(cv_folds, 1) and (np.bincount(split.folds[split.folds >= 0]) >= 2).all()
+
+
+def test_a_label_of_the_wrong_kind_for_the_task_is_one_line(tmp_path):
+    from sklearn.datasets import load_diabetes
+
+    with pytest.raises(ConfigError, match="'dataset.task' has value regression; built-in data set breast_cancer"):
+        load_dataset("breast_cancer", None, "regression")
+    table = load_diabetes(as_frame=True).frame
+    table.to_csv(tmp_path / "diabetes.csv", index=False)
+    with pytest.raises(
+        ConfigError, match=r"looks continuous \(214 distinct numbers\); allowed: dataset.task: regression"
+    ):
+        load_dataset(str(tmp_path / "diabetes.csv"), "target", "classification")
+    assert load_dataset(str(tmp_path / "diabetes.csv"), "target", "regression").labels.dtype == np.float64

@@ -117,5 +117,6 @@ def test_readmes_regression_example_runs_as_written(tmp_path):
     experiment = yaml.safe_load(readme_block("yaml", "task: regression"))
     table, best = run_readme_experiment(tmp_path, experiment)
     assert len(table) == 2 * 2 * 2 and (table["status"] == "ok").all()
-    assert best["metric"] == "r2" and table["rank_test_r2"].iloc[0] == 1
-    assert best["cv"]["r2"]["mean"] > best["baseline"]["cv"]["r2"]["mean"]
+    assert best["metric"] == "r2" and table["mean_test_r2"].is_monotonic_decreasing
+    assert best["cv"]["r2"]["mean"] > best["baseline"]["cv"]["r2"]["mean"] + 0.1
+    assert (table["mean_test_mae"] > 20).all()  # diabetes progression, in its own units (25 to 346)

@@ -157,3 +157,22 @@ def test_a_regression_model_trains_like_model_fit_with_mean_squared_error():
     np.testing.assert_allclose(fused.history["val_mae"], reference.history["val_mae"], rtol=1e-4)
     np.testing.assert_allclose(fused.eval_outputs, reference.eval_outputs, rtol=1e-4, atol=1e-5)
     assert fused.history["val_loss"][-1] < fused.history["val_loss"][0]
+
+
+def test_a_regression_model_trains_the_same_alone_or_with_others_of_other_sizes():
+    """Padding (models with fewer samples, a partial last batch) must not leak into the squared error."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(160, 5)).astype(np.float32)
+    y = (x[:, 0] - 0.5 * x[:, 2] + 0.1 * rng.normal(size=160)).astype(np.float32)
+    tasks = [
+        ModelTask(31, x[:130], y[:130], x[130:], y[130:]),
+        ModelTask(32, x[10:70], y[10:70], x[130:150], y[130:150]),
+    ]
+    settings = FitSettings(epochs=3, batch_size=16, learning_rate=0.05, task="regression")
+    axes = {"hidden_units": 8, "activation": "relu", "dropout": 0.2}
+    built = seeded_models("mlp", axes, n_features=5, n_classes=1, seeds=[41, 42], task="regression")
+    together = fit(built.template, built.states, tasks, settings)
+    alone = fit(built.template, built.states[1:], tasks[1:], settings)
+    assert together[1].eval_outputs.shape == (20, 1)
+    np.testing.assert_allclose(alone[0].eval_outputs, together[1].eval_outputs, atol=1e-5)
+    np.testing.assert_allclose(alone[0].history["val_mae"], together[1].history["val_mae"], atol=1e-5)

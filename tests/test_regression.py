@@ -66,8 +66,11 @@ def test_a_linear_label_is_learnt_and_beats_a_bad_setting_by_far(linear_run):
 def test_metrics_are_in_the_labels_own_units(linear_run):
     _, table, best = linear_run
     good = table.loc[0.05]
-    assert 0 < good["mean_test_rmse"] < 0.25 * SPREAD  # models trained on a scaled label, scored unscaled
+    assert 0.005 * SPREAD < good["mean_test_rmse"] < 0.25 * SPREAD  # trained on a scaled label, scored unscaled
     assert good["mean_test_mse"] == pytest.approx(good["mean_test_rmse"] ** 2, rel=0.2)
+    # R² ties the error to the label's spread: rmse = spread x sqrt(1 - R²) only in the label's own units.
+    spread = best["baseline"]["cv"]["rmse"]["mean"]
+    assert good["mean_test_rmse"] == pytest.approx(spread * np.sqrt(1 - good["mean_test_r2"]), rel=0.15)
     # The mean predictor: R^2 about 0, RMSE about the label's spread.
     baseline = best["baseline"]
     assert baseline["cv"]["r2"]["mean"] == pytest.approx(0, abs=0.05)
@@ -145,3 +148,20 @@ def test_settings_of_the_other_task_are_refused(tmp_path, task, training, expect
     source = "diabetes" if task == "regression" else "breast_cancer"
     config = {"dataset": {"source": source, "task": task}, "training": training, "grid": {"hidden_units": [4]}}
     assert expected in run_check(tmp_path, config)
+
+
+def test_a_builder_ending_in_softmax_fails_a_regression_cell_with_the_reason():
+    """A softmax over one unit outputs 1.0 whatever the input: the cell would train and learn nothing."""
+    from gridflow.backend import keras_runtime
+
+    keras = keras_runtime(1)
+    from gridflow.model import build_seeded, mlp
+
+    def softmax_head(n_features, n_classes):
+        inputs = keras.Input(shape=(n_features,))
+        return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(inputs))
+
+    with pytest.raises(ValueError, match="ending in one linear unit; it ends in 1 unit.s. with activation softmax"):
+        build_seeded(softmax_head, {}, n_features=3, n_classes=1, seed=0, task="regression")
+    model = build_seeded(mlp, {"hidden_units": 4}, n_features=3, n_classes=1, seed=0, task="regression")
+    assert model.output_shape == (None, 1)

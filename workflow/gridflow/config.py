@@ -53,8 +53,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 def _allowed(rule: str, limit, error: jsonschema.ValidationError) -> str:
     """What a schema rule allows, in words."""
-    if rule == "enum":
-        return "one of " + ", ".join(map(str, limit))
+    if rule == "enum":  # YAML's spelling: null, not None
+        return "one of " + ", ".join("null" if v is None else str(v) for v in limit)
     if rule == "type":
         return "a value of type " + (" or ".join(limit) if isinstance(limit, list) else limit)
     if rule == "pattern" and error.schema.get("description", "").startswith("mlp"):

@@ -66,14 +66,18 @@ def load_dataset(source: str, target: str | None, task: str = "classification") 
         text under regression).
     """
     if source in BUILTIN_DATASETS:
+        if BUILTIN_DATASETS[source] != task:
+            raise ConfigError(
+                f"config key 'dataset.task' has value {task}; built-in data set {source} is for "
+                f"{BUILTIN_DATASETS[source]}; allowed: dataset.task: {BUILTIN_DATASETS[source]}"
+            )
         from sklearn import datasets
 
         bunch = datasets.load_breast_cancer() if source == "breast_cancer" else datasets.load_diabetes()
         features, names = bunch.data.astype(np.float32), [str(n) for n in bunch.feature_names]
-        if task == "classification" and "target_names" in bunch:
+        if task == "classification":
             return Dataset(features, bunch.target.astype(np.int32), names, [str(n) for n in bunch.target_names])
-        labels, class_names = task_labels(bunch.target, task=task, what=f"built-in data set {source}", target=None)
-        return Dataset(features, labels, names, class_names, task)
+        return Dataset(features, bunch.target.astype(np.float64), names, [], task)
     return _load_table(Path(source), target, task)
 
 
@@ -88,7 +92,7 @@ def task_labels(raw: np.ndarray, *, task: str, what: str, target: str | None) ->
                 f"config key 'dataset.target' has value \"{target}\"; its values are not numeric; allowed: "
                 "numbers for dataset.task: regression, or dataset.task: classification for classes"
             )
-        labels = np.asarray(raw, dtype=np.float32)
+        labels = np.asarray(raw, dtype=np.float64)  # float32 only once standardised (plan): no digits lost
         if np.ptp(labels) == 0:
             raise ConfigError(f"{what}: the label has a single value; allowed: a label that varies")
         return labels, []
@@ -194,20 +198,31 @@ def _check_regression_split(n_rows: int, test_size: float, cv_folds: int, valida
         )
 
 
-def strata(labels: np.ndarray, *, task: str, parts: int) -> np.ndarray | None:
-    """What a split is stratified on: the classes, or for regression the label's quantile bins.
+def strata(labels: np.ndarray, *, task: str, parts: int, smallest_part: int) -> np.ndarray | None:
+    """What a split into ``parts`` parts is stratified on: the classes, or for regression the label's quantile bins.
 
     Binning a numeric label makes every fold and the test part cover its whole
     range (a plain shuffle can leave a small data set's extremes out of a
-    fold). Each bin gets at least 2 x ``parts`` samples; None if no two bins can.
+    fold). At most MAX_LABEL_BINS bins and no more than the smallest part has
+    samples; repeated label values can merge bins, and a bin of fewer than
+    2 x ``parts`` samples joins its smaller neighbour. None (a plain shuffled
+    split) when fewer than two bins are left.
     """
     if task == "classification":
         return labels
-    n_bins = min(MAX_LABEL_BINS, len(labels) // (2 * parts))
+    n_bins = min(MAX_LABEL_BINS, smallest_part, len(labels) // (2 * parts))
     if n_bins < 2:
         return None
-    edges = np.quantile(labels, np.linspace(0, 1, n_bins + 1)[1:-1])
-    return np.searchsorted(edges, labels, side="right")
+    edges = np.unique(np.quantile(labels, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    bins = np.searchsorted(edges, labels, side="right")
+    counts = np.bincount(bins)
+    while len(counts) > 1 and counts.min() < 2 * parts:
+        small = int(counts.argmin())
+        neighbours = [i for i in (small - 1, small + 1) if 0 <= i < len(counts)]
+        into = min(neighbours, key=lambda i: counts[i])
+        bins = np.unique(np.where(bins == small, into, bins), return_inverse=True)[1]
+        counts = np.bincount(bins)
+    return bins if len(counts) > 1 else None
 
 
 def make_split(dataset: Dataset, *, test_size: float, cv_folds: int, validation_size: float, seed: int) -> Split:
@@ -219,23 +234,29 @@ def make_split(dataset: Dataset, *, test_size: float, cv_folds: int, validation_
     """
     from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-    task = dataset.task
+    task, n_rows = dataset.task, len(dataset.labels)
+    n_test = int(np.ceil(test_size * n_rows))  # as train_test_split rounds
     x_train, x_test, y_train, y_test = train_test_split(
         dataset.features,
         dataset.labels,
         test_size=test_size,
-        stratify=strata(dataset.labels, task=task, parts=2),
+        stratify=strata(dataset.labels, task=task, parts=2, smallest_part=min(n_test, n_rows - n_test)),
         random_state=seed,
     )
     folds = np.full(len(y_train), NEVER_VALIDATED, dtype=np.int32)
-    by = strata(y_train, task=task, parts=max(cv_folds, 2))
     if cv_folds:
+        by = strata(y_train, task=task, parts=cv_folds, smallest_part=len(y_train) // cv_folds)
         splitter = (KFold if by is None else StratifiedKFold)(n_splits=cv_folds, shuffle=True, random_state=seed)
         for fold, (_, validation) in enumerate(splitter.split(x_train, y_train if by is None else by)):
             folds[validation] = fold
     else:
+        n_validation = int(np.ceil(validation_size * len(y_train)))
+        smallest = min(n_validation, len(y_train) - n_validation)
         _, validation = train_test_split(
-            np.arange(len(y_train)), test_size=validation_size, stratify=by, random_state=seed
+            np.arange(len(y_train)),
+            test_size=validation_size,
+            stratify=strata(y_train, task=task, parts=2, smallest_part=smallest),
+            random_state=seed,
         )
         folds[validation] = 0
     return Split(x_train, y_train, x_test, y_test, folds, dataset.feature_names, dataset.class_names, task)

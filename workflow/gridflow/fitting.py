@@ -18,7 +18,6 @@ HISTORY_KEYS_BY_TASK = {
     "classification": ("loss", "accuracy", "val_loss", "val_accuracy"),
     "regression": ("loss", "mae", "val_loss", "val_mae"),
 }
-HISTORY_KEYS = HISTORY_KEYS_BY_TASK["classification"]
 
 # Where a fused cell's loop came from (None: model.fit, no loop): built by this
 # cell (traced and compiled), loaded from the on-disk cache (traced only), or

@@ -114,7 +114,20 @@ def build_seeded(
             raise TypeError(f"the builder returned {type(model).__name__}, not a keras.Model")
         if not model.built:  # subclassed models create weights on first call
             model(np.zeros((1, n_features), dtype=np.float32))
+    if task == "regression":
+        check_regression_output(model)
     return model
+
+
+def check_regression_output(model: keras.Model) -> None:
+    """A regression model must end in one unit without a squashing activation, or it trains and learns nothing."""
+    units = model.output_shape[-1]
+    activation = getattr(getattr(model.layers[-1], "activation", None), "__name__", "linear")
+    if units != 1 or activation in ("softmax", "sigmoid"):
+        raise ValueError(
+            f"for dataset.task regression the builder must return a model ending in one linear unit; it ends in "
+            f"{units} unit(s) with activation {activation} (a builder with a task parameter is told the task)"
+        )
 
 
 def runtime_dropout_layers(model: keras.Model) -> list[keras.layers.Dropout]:

@@ -24,6 +24,12 @@ def task_of(metric: str) -> str:
     return next(task for task, metrics in METRICS_BY_TASK.items() if metric in metrics)
 
 
+def score_format(metric: str) -> str:
+    """How a score is printed: 3 decimals for classification's 0-1 scores, 4 significant digits for a
+    regression score in the label's own units (which may be 1e-3 or 1e5)."""
+    return ".3f" if task_of(metric) == "classification" else ".4g"
+
+
 def task_metrics(metric: str) -> tuple[str, ...]:
     """Every metric of ``metric``'s task, in report order."""
     return METRICS_BY_TASK[task_of(metric)]
@@ -37,7 +43,7 @@ def score_outputs(task: str, y_true: np.ndarray, outputs: np.ndarray) -> dict[st
 def score_regression(y_true: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
     """R², mean squared error, its root and mean absolute error; ``predictions`` is [samples, 1].
 
-    R² is scikit-learn's: 1 - residual SS / total SS, and 0 for a constant label predicted exactly.
+    R² is scikit-learn's: 1 - residual SS / total SS; for a constant label, 1 if predicted exactly, else 0.
     """
     y_true = np.asarray(y_true, dtype=np.float64)
     error = np.asarray(predictions, dtype=np.float64).reshape(len(y_true)) - y_true

@@ -12,7 +12,7 @@ import yaml
 
 from gridflow.io import atomic_path
 from gridflow.logs import job_log
-from gridflow.scoring import task_metrics
+from gridflow.scoring import score_format, task_metrics
 from gridflow.summary import tied_cells
 
 PAGE = """<!DOCTYPE html>
@@ -32,8 +32,9 @@ pre {{ background: #f6f6f6; padding: 8px; }}
 """
 
 
-def mean_std(mean: float, std: float) -> str:
-    return "" if pd.isna(mean) else f"{mean:.3f} ± {std:.3f}"
+def mean_std(mean: float, std: float, metric: str) -> str:
+    spec = score_format(metric)
+    return "" if pd.isna(mean) else f"{mean:{spec}} ± {std:{spec}}"
 
 
 def summary_frame(table: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -46,7 +47,7 @@ def summary_frame(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     for name in [metric, *(m for m in task_metrics(metric) if m != metric)]:
         for part, label in (("test", "cv"), ("holdout", "holdout")):
             shown[f"{label} {name}"] = [
-                mean_std(m, s) for m, s in zip(table[f"mean_{part}_{name}"], table[f"std_{part}_{name}"])
+                mean_std(m, s, name) for m, s in zip(table[f"mean_{part}_{name}"], table[f"std_{part}_{name}"])
             ]
     shown["fit s"] = table["fit_seconds"].map(lambda s: "" if pd.isna(s) else f"{s:.2f}")
     shown["parameters"] = table["n_params"].map(lambda n: "" if pd.isna(n) else f"{int(n):,}")
@@ -98,7 +99,7 @@ def best_cell_html(best: Mapping, config: Mapping) -> str:
         baseline = best["baseline"]
         scores = "".join(
             f"<tr>{_td(m)}"
-            + "".join(_td(mean_std(part[m]["mean"], part[m]["std"])) for part in _score_parts(best, baseline))
+            + "".join(_td(mean_std(part[m]["mean"], part[m]["std"], m)) for part in _score_parts(best, baseline))
             + "</tr>"
             for m in [best["metric"], *(m for m in task_metrics(best["metric"]) if m != best["metric"])]
         )

@@ -197,10 +197,11 @@ def _model_record(plan: ModelPlan, result: ModelResult, *, fit_seconds: float, t
     from gridflow.scoring import score_outputs
 
     ok = not result.diverged and np.isfinite(result.eval_outputs).all()
-    t = plan.task
-    y_eval, outputs = t.y_eval * t.label_scale + t.label_center, result.eval_outputs * t.label_scale + t.label_center
-    if task == "classification":
-        y_eval, outputs = t.y_eval, result.eval_outputs
+    data = plan.task
+    y_eval, outputs = data.y_eval, result.eval_outputs
+    if task == "regression":  # back from the standardised label to the label's own units
+        y_eval = y_eval * data.label_scale + data.label_center
+        outputs = outputs * data.label_scale + data.label_center
     return {
         "repetition": plan.repetition,
         "fold": plan.fold,

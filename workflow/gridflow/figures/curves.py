@@ -1,4 +1,4 @@
-"""Learning curves of the top-ranked cells: loss and accuracy per epoch.
+"""Learning curves of the top-ranked cells: loss and accuracy (regression: MSE and MAE) per epoch.
 
 Only the cross-validation models are drawn (training part and held-out fold);
 the model trained for the test score stays out of every selection picture.
@@ -18,6 +18,7 @@ from gridflow import grid as gridlib
 from gridflow.figures import style
 from gridflow.history import mean_curve
 from gridflow.logs import job_log
+from gridflow.scoring import score_format
 
 # The two panels per task, told apart by the curves the trainer recorded.
 PANELS = {
@@ -52,7 +53,8 @@ def plot_learning_curves(
                 ax_row = subfig.subplots(1, 2)
                 _draw_row(ax_row, record["models"])
                 values = ", ".join(f"{k}={v}" for k, v in gridlib.parse_cell_id(cell).items())
-                score = f"{row[f'mean_test_{metric}']:.3f} ± {row[f'std_test_{metric}']:.3f}"
+                spec = score_format(metric)
+                score = f"{row[f'mean_test_{metric}']:{spec}} ± {row[f'std_test_{metric}']:{spec}}"
                 subfig.suptitle(
                     f"#{int(row[f'rank_test_{metric}'])}  {values}   ({style.metric_label(metric)} {score})", fontsize=9
                 )

@@ -19,7 +19,7 @@ import pandas as pd
 from gridflow import grid as gridlib
 from gridflow.figures import style
 from gridflow.logs import job_log
-from gridflow.scoring import LOWER_IS_BETTER
+from gridflow.scoring import LOWER_IS_BETTER, score_format
 from gridflow.summary import tied_cells
 
 FLAVOURS = ("slice", "marginal")
@@ -176,7 +176,7 @@ def _draw(ax, values, *, n_not_ok, n_cells, labels, tied, grid, a, b, metric, li
             if all_bad:
                 ax.text(j, i, labels[i, j], ha="center", va="center", color=style.BAD_COLOUR, fontweight="bold")
                 continue
-            text = f"{values[i, j]:.3f}"
+            text = f"{values[i, j]:{score_format(metric)}}"
             if n_not_ok[i, j] and n_cells[i, j] > 1:
                 text += f"\n{n_not_ok[i, j]}/{n_cells[i, j]} not ok"
             ax.text(j, i, text, ha="center", va="center", fontsize=9, color=_text_colour(values[i, j], metric, limits))
