@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -85,6 +86,10 @@ def test_kill_9_of_the_training_process_is_retried_in_the_same_run(tmp_path, ref
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-3000:]
     assert "WorkerDied" in err  # the lost cells were reported, then retried
+    # The console shows the failed job with the full path of its cell's log (cleared if its retry already began).
+    full_path = r"^log of job \d+: results/logs/train_cell/\S+/learning_rate~[\d.]+\.log"
+    assert re.search(full_path, err, flags=re.M), err[-3000:]
+    assert "Logging error" not in err and "Traceback" not in err.split("WorkerDied", 1)[1], err[-3000:]
     pd.testing.assert_frame_equal(comparable_summary(tmp_path), reference)
 
 

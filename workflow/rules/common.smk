@@ -11,6 +11,7 @@ from gridflow import __version__ as gridflow_version
 from gridflow import config as configlib
 from gridflow import grid as gridlib
 from gridflow.analysis import write_importance
+from gridflow.console import mend_job_error_reports
 from gridflow.axes import training_value
 from gridflow.data import BUILTIN_DATASETS, write_split
 from gridflow.export import write_tensorboard
@@ -112,6 +113,7 @@ def training_threads(threads):
 
 # Where a local run stands, in cells; started by the Snakefile's onstart.
 PROGRESS = CellProgress()
+mend_job_error_reports()
 
 
 def start_progress():
