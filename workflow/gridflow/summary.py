@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +39,27 @@ def rank_column(metric: str) -> str:
     return f"rank_test_{metric}"
 
 
-def _layout(records: Sequence[Mapping]) -> tuple[int, int]:
-    """(repetitions, folds) of the cross-validation models, as every cell of a run has them."""
+@dataclass(frozen=True)
+class CvLayout:
+    """The cross-validation models as every cell of a run has them (none, NaN sizes: no cell trained one)."""
+
+    repetitions: int
+    folds: int
+    n_train: float  # mean samples a fold's model trained on, and held out: the t-test's correction needs them
+    n_test: float
+
+
+def cv_layout(records: Sequence[Mapping]) -> CvLayout:
+    """Repetitions, folds and fold sizes, read from the cells' CV models."""
     cv = [m for r in records for m in r["models"] if m["role"] == "cv"]
     if not cv:
-        return 0, 0
-    return max(m["repetition"] for m in cv) + 1, max(int(m["fold"]) for m in cv) + 1
+        return CvLayout(0, 0, float("nan"), float("nan"))
+    return CvLayout(
+        repetitions=max(m["repetition"] for m in cv) + 1,
+        folds=max(int(m["fold"]) for m in cv) + 1,
+        n_train=float(np.mean([m["n_train"] for m in cv])),
+        n_test=float(np.mean([m["n_eval"] for m in cv])),
+    )
 
 
 def _scores(models: Sequence[Mapping], metric: str) -> list[float]:
@@ -106,20 +122,21 @@ def summarize(records: Sequence[Mapping], axes: Sequence[str], metric: str, *, a
     the order of ``records``. ``p_vs_best`` and ``tied_with_best`` compare each
     cell with the best on the shared splits at level ``alpha``.
     """
-    repetitions, folds = _layout(records)
+    layout = cv_layout(records)
     metrics = task_metrics(metric)
-    table = pd.DataFrame([cell_row(r, axes, metrics=metrics, folds=folds, repetitions=repetitions) for r in records])
+    table = pd.DataFrame(
+        [cell_row(r, axes, metrics=metrics, folds=layout.folds, repetitions=layout.repetitions) for r in records]
+    )
     for name in metrics:
         position = table.columns.get_loc(f"std_test_{name}") + 1
         table.insert(position, rank_column(name), _rank(table, name))
     table = table.sort_values([rank_column(metric), "cell"], kind="stable").reset_index(drop=True)
-    n_train, n_test = _fold_sizes(records)
     compared = compare_with_best(
         table,
         metric,
-        n_train=n_train,
-        n_test=n_test,
-        folds=max(folds, 1),
+        n_train=layout.n_train,
+        n_test=layout.n_test,
+        folds=max(layout.folds, 1),
         alpha=alpha,
         lower_is_better=metric in LOWER_IS_BETTER,
     )
@@ -131,12 +148,9 @@ def tied_cells(table: pd.DataFrame) -> pd.Series:
     return table["tied_with_best"].eq(True)
 
 
-def _fold_sizes(records: Sequence[Mapping]) -> tuple[float, float]:
-    """Mean training and held-out samples of a cross-validation model (the t-test's correction needs them)."""
-    cv = [m for r in records for m in r["models"] if m["role"] == "cv"]
-    if not cv:
-        return float("nan"), float("nan")
-    return float(np.mean([m["n_train"] for m in cv])), float(np.mean([m["n_eval"] for m in cv]))
+def tie_tested(table: pd.DataFrame) -> bool:
+    """Whether the t-test compared any cell with the best (not with one validation part, or one ok cell)."""
+    return bool(table["p_vs_best"].notna().sum() > 1)
 
 
 def best_cell(table: pd.DataFrame, metric: str, baseline: Mapping | None = None) -> dict:
@@ -160,7 +174,7 @@ def best_cell(table: pd.DataFrame, metric: str, baseline: Mapping | None = None)
         # Cells the corrected t-test cannot tell from the best, the best included; with one validation part
         # there is nothing to test with (tie_tested false).
         "n_tied": int(tied_cells(table).sum()),
-        "tie_tested": bool(table["p_vs_best"].notna().sum() > 1),
+        "tie_tested": tie_tested(table),
         "baseline": baseline,
     }
 

@@ -13,7 +13,7 @@ import yaml
 from gridflow.io import atomic_path
 from gridflow.logs import job_log
 from gridflow.scoring import score_format, task_metrics
-from gridflow.summary import tied_cells
+from gridflow.summary import rank_column, tie_tested, tied_cells
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -40,8 +40,8 @@ def mean_std(mean: float, std: float, metric: str) -> str:
 def summary_frame(table: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The summary as shown: rank, axis values, mean ± std per metric (selection metric first), cost, status."""
     params = [c for c in table.columns if c.startswith("param_")]
-    shown = table[[f"rank_test_{metric}", *params]].rename(columns=lambda c: c.removeprefix("param_"))
-    shown = shown.rename(columns={f"rank_test_{metric}": "rank"})
+    shown = table[[rank_column(metric), *params]].rename(columns=lambda c: c.removeprefix("param_"))
+    shown = shown.rename(columns={rank_column(metric): "rank"})
     shown["tied"] = tied_cells(table).map({True: "yes", False: ""})
     shown["p vs best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else f"{p:.3f}")
     for name in [metric, *(m for m in task_metrics(metric) if m != metric)]:
@@ -66,7 +66,7 @@ def summary_html(table: pd.DataFrame, metric: str) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in table["status"].value_counts().items())
     body = (
         f"<p>{len(table)} cells ({counts}), ranked by the cross-validation mean of {html.escape(metric)}; "
-        f"{tied_sentence(int(tied_cells(table).sum()), len(table), tested=table['p_vs_best'].notna().sum() > 1)} "
+        f"{tied_sentence(int(tied_cells(table).sum()), len(table), tested=tie_tested(table))} "
         "Holdout scores (the test part) are reported beside and never used for selection.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )

@@ -19,6 +19,7 @@ from gridflow.figures import style
 from gridflow.history import mean_curve
 from gridflow.logs import job_log
 from gridflow.scoring import score_format
+from gridflow.summary import rank_column
 
 # The two panels per task, told apart by the curves the trainer recorded.
 PANELS = {
@@ -56,7 +57,7 @@ def plot_learning_curves(
                 spec = score_format(metric)
                 score = f"{row[f'mean_test_{metric}']:{spec}} ± {row[f'std_test_{metric}']:{spec}}"
                 subfig.suptitle(
-                    f"#{int(row[f'rank_test_{metric}'])}  {values}   ({style.metric_label(metric)} {score})", fontsize=9
+                    f"#{int(row[rank_column(metric)])}  {values}   ({style.metric_label(metric)} {score})", fontsize=9
                 )
                 handles = handles or ax_row[0].get_legend_handles_labels()
             for ax in ax_row:
