@@ -19,11 +19,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from gridflow.analysis import write_importance  # noqa: E402
-from gridflow.data import load_dataset, make_split, save_split  # noqa: E402
-from gridflow.export import write_tensorboard  # noqa: E402
-from gridflow.grid import cell_id, expand_grid  # noqa: E402
-from gridflow.summary import write_summary  # noqa: E402
+from gridflow.analysis.importance import write_importance  # noqa: E402
+from gridflow.analysis.summary import write_summary  # noqa: E402
+from gridflow.data.load import load_dataset
+from gridflow.data.split import make_split, save_split  # noqa: E402
+from gridflow.report.tensorboard import write_tensorboard  # noqa: E402
+from gridflow.spec.grid import cell_id, expand_grid  # noqa: E402
 
 GRID = {
     "hidden_units": [1, 32, 64],

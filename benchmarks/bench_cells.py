@@ -27,18 +27,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from gridflow.backend import keras_runtime  # noqa: E402
+from gridflow.train.backend import keras_runtime  # noqa: E402
 
 keras_runtime(1)
 
 from workflow_runs import describe, run_workflow  # noqa: E402
 
-from gridflow import fused, model  # noqa: E402
-from gridflow.data import load_dataset, make_split  # noqa: E402
-from gridflow.fitting import FitSettings  # noqa: E402
-from gridflow.keras_fit import fit_one  # noqa: E402
-from gridflow.plan import class_weights, plan_models  # noqa: E402
-from gridflow.train import clear_process_caches  # noqa: E402
+from gridflow.data.load import load_dataset  # noqa: E402
+from gridflow.data.split import make_split  # noqa: E402
+from gridflow.train import fused  # noqa: E402
+from gridflow.train import seeding as model  # noqa: E402
+from gridflow.train.caches import clear_all as clear_process_caches  # noqa: E402
+from gridflow.train.fitting import FitSettings  # noqa: E402
+from gridflow.train.keras_fit import fit_one  # noqa: E402
+from gridflow.train.plan import class_weights, plan_models  # noqa: E402
 
 DEFAULT_CELL = {"hidden_units": 32, "activation": "relu", "dropout": 0.3}
 

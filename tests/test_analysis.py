@@ -9,7 +9,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from gridflow.analysis import IMPORTANCE_COLUMNS, compare_with_best, complete_subgrid, importance, split_columns
+from gridflow.analysis.importance import IMPORTANCE_COLUMNS, importance
+from gridflow.analysis.subgrid import complete_subgrid
+from gridflow.analysis.ties import compare_with_best
+from gridflow.results.grammar import split_columns
 
 GRID = {"depth": [1, 2, 3], "activation": ["relu", "tanh"], "learning_rate": [0.001, 0.01, 0.1, 1.0]}
 K = 15  # 5 repetitions x 3 folds

@@ -1,7 +1,6 @@
 """Each training loop is built once and kept: dropout as an input, fingerprints, the on-disk cache."""
 
 import copy
-import json
 import shutil
 
 import keras
@@ -9,13 +8,16 @@ import numpy as np
 import pytest
 from conftest import TINY_CONFIG, snakemake, write_config
 
-from gridflow.backend import keras_runtime
+from gridflow.train.backend import keras_runtime
 
 keras_runtime(1)
 
-from gridflow.fitting import FitSettings, ModelTask  # noqa: E402
-from gridflow.fused import clear_loop_cache, fused_fit, loop_mode  # noqa: E402
-from gridflow.model import architecture_fingerprint, build_seeded, clear_model_caches, mlp, seeded_models  # noqa: E402
+from gridflow.results.record import read_record  # noqa: E402
+from gridflow.train.builders import mlp  # noqa: E402
+from gridflow.train.fingerprint import architecture_fingerprint  # noqa: E402
+from gridflow.train.fitting import FitSettings, ModelTask  # noqa: E402
+from gridflow.train.fused import clear_loop_cache, fused_fit, loop_mode  # noqa: E402
+from gridflow.train.seeding import build_seeded, clear_model_caches, seeded_models  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -119,14 +121,14 @@ XLA_CONFIG = {**TINY_CONFIG, "grid": {**TINY_CONFIG["grid"], "batch_size": [4]}}
 def cell_records(workdir):
     records = {}
     for path in (workdir / "results/cells").rglob("metrics.json"):
-        record = json.loads(path.read_text())
-        records[record["cell"]] = record
+        record = read_record(path)
+        records[record.cell] = record
     return records
 
 
 def results_of(record):
     """What a cell computed: every model's metrics and curves (not how long it took)."""
-    return [(m["metrics"], m["history"], m["epochs_run"]) for m in record["models"]]
+    return [(m.metrics, m.history, m.epochs_run) for m in record.models]
 
 
 @pytest.fixture(scope="module")
@@ -139,10 +141,10 @@ def compiled_run(tmp_path_factory):
 
 def test_each_distinct_loop_compiles_once_in_a_run(compiled_run):
     records = cell_records(compiled_run).values()
-    sources = sorted(r["timing"]["loop_source"] for r in records)
+    sources = sorted(r.timing.loop_source for r in records)
     assert sources == ["compiled", "compiled", "memory", "memory"]
-    assert {r["timing"]["loop_mode"] for r in records} == {"xla"}
-    assert len({r["execution"]["pid"] for r in records}) == 1  # one training process
+    assert {r.timing.loop_mode for r in records} == {"xla"}
+    assert len({r.execution.pid for r in records}) == 1  # one training process
 
 
 def test_a_later_run_loads_loops_from_disk_and_computes_the_same(compiled_run, tmp_path):
@@ -152,7 +154,7 @@ def test_a_later_run_loads_loops_from_disk_and_computes_the_same(compiled_run, t
     snakemake(tmp_path, "--cores", "2", env={"GRIDFLOW_XLA_CACHE": str(cache)})
     assert sorted(cache.rglob("*.pb")) == programs  # nothing compiled anew
     before, after = cell_records(compiled_run), cell_records(tmp_path)
-    assert sorted(r["timing"]["loop_source"] for r in after.values()) == ["disk", "disk", "memory", "memory"]
+    assert sorted(r.timing.loop_source for r in after.values()) == ["disk", "disk", "memory", "memory"]
     for cell, record in before.items():
         assert results_of(after[cell]) == results_of(record), cell
 
@@ -167,8 +169,8 @@ def test_a_corrupt_cache_entry_compiles_again_and_changes_nothing(compiled_run, 
     write_config(tmp_path, XLA_CONFIG)
     snakemake(tmp_path, "--cores", "2", env={"GRIDFLOW_XLA_CACHE": str(cache)})
     after = cell_records(tmp_path)
-    assert "disk" not in {r["timing"]["loop_source"] for r in after.values()}
-    assert all(r["status"] == "ok" and r["timing"]["loop_mode"] == "xla" for r in after.values())
+    assert "disk" not in {r.timing.loop_source for r in after.values()}
+    assert all(r.status == "ok" and r.timing.loop_mode == "xla" for r in after.values())
     for cell, record in cell_records(compiled_run).items():
         assert results_of(after[cell]) == results_of(record), cell
     assert list(cache.glob("*.unreadable-*"))  # set aside for inspection
@@ -195,7 +197,8 @@ SAMPLES = {
 
 @pytest.fixture(scope="module")
 def split_file(tmp_path_factory):
-    from gridflow.data import load_dataset, make_split, save_split
+    from gridflow.data.load import load_dataset
+    from gridflow.data.split import make_split, save_split
 
     path = tmp_path_factory.mktemp("split") / "split.npz"
     dataset = load_dataset("breast_cancer", None)
@@ -207,8 +210,9 @@ def split_file(tmp_path_factory):
 def test_only_loop_input_axes_share_a_loop(axis, split_file, tmp_path):
     from test_train import SETTINGS
 
-    from gridflow.axes import KNOWN_AXES
-    from gridflow.train import clear_process_caches, train_cell_in_process
+    from gridflow.spec.axes import KNOWN_AXES
+    from gridflow.train.caches import clear_all as clear_process_caches
+    from gridflow.train.cell import train_cell_in_process
 
     assert set(SAMPLES) == set(KNOWN_AXES)  # a new axis needs its two values here
     clear_process_caches()
@@ -218,5 +222,5 @@ def test_only_loop_input_axes_share_a_loop(axis, split_file, tmp_path):
         record = train_cell_in_process(
             split_file, values, SETTINGS, metrics=str(tmp_path / f"{value}.json"), log=str(tmp_path / "log")
         )
-        sources.append(record["timing"]["loop_source"])
+        sources.append(record.timing.loop_source)
     assert sources[1] == ("memory" if KNOWN_AXES[axis].loop_input else "compiled")

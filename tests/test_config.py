@@ -6,10 +6,11 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from gridflow.axes import ACTIVATIONS
-from gridflow.config import load_schema, validate_config
 from gridflow.errors import ConfigError
-from gridflow.settings import cell_settings, settings_digest
+from gridflow.spec.axes import ACTIVATIONS
+from gridflow.spec.check import validate_config
+from gridflow.spec.schema import load_schema
+from gridflow.spec.settings import cell_settings, settings_digest
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -176,7 +177,7 @@ def test_cell_settings_exclude_the_grid_and_digest_is_stable():
 
 
 def test_cell_runtime_grows_with_work_and_attempts():
-    from gridflow.resources import cell_runtime_minutes
+    from gridflow.spec.resources import cell_runtime_minutes
 
     training = {"cv_folds": 5, "repetitions": 3, "epochs": 20}
     small_batch = cell_runtime_minutes(training, batch_size=4, n_train_rows=455)
@@ -187,7 +188,7 @@ def test_cell_runtime_grows_with_work_and_attempts():
 
 
 def test_settings_sentence_for_captions_names_what_every_cell_shared():
-    from gridflow.settings import describe_settings
+    from gridflow.spec.settings import describe_settings
 
     config = check(DEFAULT)
     text = describe_settings(config)
@@ -203,7 +204,7 @@ def test_settings_sentence_for_captions_names_what_every_cell_shared():
 
 
 def test_schema_heatmap_flavours_are_the_ones_drawn():
-    from gridflow.figures.heatmaps import FLAVOURS
+    from gridflow.report.figures.heatmaps import FLAVOURS
 
     schema = yaml.safe_load(SCHEMA.read_text())
     assert tuple(schema["properties"]["figures"]["properties"]["heatmaps"]["items"]["enum"]) == FLAVOURS
@@ -211,7 +212,7 @@ def test_schema_heatmap_flavours_are_the_ones_drawn():
 
 
 def test_every_metric_can_rank_cells_and_only_those():
-    from gridflow.scoring import METRICS_BY_TASK
+    from gridflow.spec.metrics import METRICS_BY_TASK
 
     schema = load_schema(SCHEMA)
     every = [m for metrics in METRICS_BY_TASK.values() for m in metrics]
@@ -227,15 +228,15 @@ def test_the_metric_defaults_to_the_tasks_first():
 def test_mlp_axes_are_read_from_its_signature():
     import inspect
 
-    from gridflow.model import mlp
-    from gridflow.signature import builder_axes
+    from gridflow.spec.signature import builder_axes
+    from gridflow.train.builders import mlp
 
     expected = tuple(p for p in inspect.signature(mlp).parameters if p not in ("n_features", "n_classes", "task"))
     assert builder_axes("mlp", []) == expected == ("hidden_units", "activation", "dropout")
 
 
 def test_a_cell_asks_for_its_share_of_the_jobs_process_and_a_whole_one_on_a_retry():
-    from gridflow.resources import CELL_MB, PROCESS_MB, cell_mem_mb
+    from gridflow.spec.resources import CELL_MB, PROCESS_MB, cell_mem_mb
 
     assert 8 * cell_mem_mb(cells_per_job=8) < PROCESS_MB + 8 * CELL_MB + 8  # a full group: one process
     assert cell_mem_mb(cells_per_job=1) == PROCESS_MB + CELL_MB

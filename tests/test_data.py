@@ -2,16 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridflow.data import (
-    NEVER_VALIDATED,
-    Dataset,
-    check_split_feasible,
-    fit_scaler,
-    load_dataset,
-    load_split,
-    make_split,
-    save_split,
-)
+from gridflow.data.feasible import check_split_feasible
+from gridflow.data.load import Dataset, load_dataset
+from gridflow.data.scale import fit_scaler
+from gridflow.data.split import NEVER_VALIDATED, load_split, make_split, save_split
 from gridflow.errors import ConfigError
 
 

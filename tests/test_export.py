@@ -3,8 +3,9 @@
 import math
 
 import pandas as pd
+from records import cell_record, model_record
 
-from gridflow.export import MAX_NAME_BYTES, cell_run, run_name
+from gridflow.report.tensorboard import MAX_NAME_BYTES, cell_run, run_name
 
 
 def test_run_names_are_one_folder_each_and_never_too_long():
@@ -22,8 +23,8 @@ def row(accuracy):
 
 
 def record(status):
-    model = {"role": "cv", "history": {"loss": [0.7, 0.5], "val_loss": [0.8, float("nan")]}}
-    return {"cell": "lr~1/units~8", "params": {"lr": 1, "units": 8}, "status": status, "models": [model]}
+    model = model_record("cv", history={"loss": [0.7, 0.5], "val_loss": [0.8, float("nan")]})
+    return cell_record({"lr": 1, "units": 8}, [model], status=status)
 
 
 def test_an_ok_cell_has_its_scores_and_curves():

@@ -7,17 +7,20 @@ import struct
 import numpy as np
 import pandas as pd
 import pytest
+from records import cell_record, model_record
 
-from gridflow.data import load_dataset, make_split, save_split
-from gridflow.figures import style
-from gridflow.figures.cost import plot_cost, timing_kind
-from gridflow.figures.curves import mean_curve, plot_learning_curves, top_cells
-from gridflow.figures.effects import axis_effect, plot_marginal_effect
-from gridflow.figures.heatmaps import heatmap_marginal, heatmap_slice, plot_heatmap
-from gridflow.figures.importance import plot_importance
-from gridflow.grid import cell_id, expand_grid
-from gridflow.summary import write_summary
-from gridflow.tables import best_cell_html, summary_html
+from gridflow.analysis.summary import write_summary
+from gridflow.data.load import load_dataset
+from gridflow.data.split import make_split, save_split
+from gridflow.report.figures import style
+from gridflow.report.figures.cost import plot_cost, timing_kind
+from gridflow.report.figures.curves import mean_curve, plot_learning_curves, top_cells
+from gridflow.report.figures.effects import axis_effect, plot_marginal_effect
+from gridflow.report.figures.heatmaps import heatmap_marginal, heatmap_slice, plot_heatmap
+from gridflow.report.figures.importance import plot_importance
+from gridflow.report.tables import best_cell_html, summary_html
+from gridflow.results.record import write_record
+from gridflow.spec.grid import cell_id, expand_grid
 
 GRID = {"act": ["relu", "tanh"], "lr": [0.1, 1], "units": [4, 8]}
 DIVERGED = "act~tanh/lr~1/units~8"
@@ -35,11 +38,10 @@ def model(role, accuracy, epochs=3, status="ok", fold=0):
     curve = [accuracy - 0.1 * (epochs - e) for e in range(epochs)]
     history = {"loss": [1 - a for a in curve], "accuracy": curve, "val_loss": [1.1 - a for a in curve],
                "val_accuracy": [a - 0.01 for a in curve]}  # fmt: skip
-    return {"role": role, "status": status, "metrics": metrics if status == "ok" else None, "history": history,
-            "repetition": 0, "fold": fold if role == "cv" else "full", "n_train": 100, "n_eval": 50}  # fmt: skip
+    return model_record(role, metrics=metrics, history=history, status=status, fold=fold, n_train=100, n_eval=50)
 
 
-def record(values) -> dict:
+def record(values):
     cell = cell_id(values)
     accuracy = cv_accuracy(values)
     models = [model("cv", accuracy - 0.01), model("cv", accuracy + 0.01, fold=1), model("test", accuracy)]
@@ -51,9 +53,7 @@ def record(values) -> dict:
         models, status, error = [], "failed", "ValueError: no"
     compiled = values["lr"] == 0.1  # the first cell of each loop compiles it
     timing = {"fit_seconds": 2.0 if compiled else 0.2, "loop_source": "compiled" if compiled else "memory"}
-    return {"cell": cell, "params": values, "status": status, "error": error, "n_params": 10 * values["units"],
-            "trainer": "fused", "timing": timing,
-            "models": models}  # fmt: skip
+    return cell_record(values, models, status=status, error=error, n_params=10 * values["units"], timing=timing)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def run(tmp_path_factory):
     for values in expand_grid(GRID):
         path = folder / "cells" / cell_id(values) / "metrics.json"
         path.parent.mkdir(parents=True)
-        path.write_text(json.dumps(record(values)))
+        write_record(record(values), path)
         paths.append(str(path))
     split = folder / "split.npz"
     save_split(make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=2, validation_size=0.2, seed=0),

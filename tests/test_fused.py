@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from gridflow.backend import keras_runtime
+from gridflow.train.backend import keras_runtime
 
 keras_runtime(1)
 
-from gridflow.fitting import FitSettings, ModelTask  # noqa: E402
-from gridflow.fused import batch_schedule, fused_fit  # noqa: E402
-from gridflow.keras_fit import fit_one  # noqa: E402
-from gridflow.model import seeded_models  # noqa: E402
+from gridflow.train.fitting import FitSettings, ModelTask  # noqa: E402
+from gridflow.train.fused import batch_schedule, fused_fit  # noqa: E402
+from gridflow.train.keras_fit import fit_one  # noqa: E402
+from gridflow.train.seeding import seeded_models  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def states(n, axes=None, spec="mlp"):
 
 def fit(template, states, tasks, settings):
     """The models' results, the loop keyed by the template's fingerprint as a cell's would be."""
-    from gridflow.model import architecture_fingerprint
+    from gridflow.train.fingerprint import architecture_fingerprint
 
     return fused_fit(template, states, tasks, settings, architecture=architecture_fingerprint(template)).models
 
@@ -112,7 +112,7 @@ def test_hand_written_updates_equal_keras_optimizers(name, momentum):
     import keras
     import tensorflow as tf
 
-    from gridflow.fused import _Optimizer
+    from gridflow.train.optimizer import Optimizer as _Optimizer
 
     rng = np.random.default_rng(3)
     start = [rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(3,)).astype(np.float32)]
@@ -141,7 +141,8 @@ def test_a_regression_model_trains_like_model_fit_with_mean_squared_error():
                           n_classes=1, seeds=[7], task="regression")  # fmt: skip
     assert built.template.output_shape == (None, 1)
     (fused,) = fit(built.template, built.states, [task], settings)
-    from gridflow.model import build_seeded, mlp
+    from gridflow.train.builders import mlp
+    from gridflow.train.seeding import build_seeded
 
     model = build_seeded(
         mlp,

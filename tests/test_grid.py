@@ -1,7 +1,7 @@
 import pytest
 
-from gridflow import grid
-from gridflow.axes import split_axes
+from gridflow.spec import grid
+from gridflow.spec.axes import split_axes
 
 
 @pytest.mark.parametrize("value", [0.3, 0.30, 3e-1])
@@ -72,7 +72,7 @@ def test_split_axes_separates_training_from_model_axes():
 
 
 def test_parse_cell_id_inverts_cell_id():
-    from gridflow.grid import parse_cell_id
+    from gridflow.spec.grid import parse_cell_id
 
     values = {"dropout": 0.3, "activation": "relu", "learning_rate": 1e-05}
     assert parse_cell_id(grid.cell_id(values)) == {"activation": "relu", "dropout": "0.3", "learning_rate": "1e-05"}

@@ -18,7 +18,7 @@ from tensorboard.plugins import base_plugin
 from tensorboard.plugins.hparams import api_pb2, backend_context, list_session_groups, metadata
 from tensorboard.util import tensor_util
 
-from gridflow.hparams import EVENT_FILE, MARKER, CellRun, write_runs
+from gridflow.report.hparams import EVENT_FILE, MARKER, CellRun, write_runs
 
 NAN = float("nan")
 DOMAINS = {"hidden_units": [4, 8], "learning_rate": [0.1, 0.01]}
@@ -181,7 +181,7 @@ def test_event_bytes_are_the_same_in_every_process(tmp_path):
     """Protobuf serialises a map (a cell's hparams) in an order that changes from process to process; a grown
     grid, summarised in a new process, must not rewrite the runs of cells whose values are the same."""
     script = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from gridflow.hparams import CellRun, write_runs; "
+        "import sys; sys.path.insert(0, sys.argv[1]); from gridflow.report.hparams import CellRun, write_runs; "
         "values = {'units': 8, 'lr': 0.1, 'act': 'relu', 'dropout': 0.3, 'batch': 16}; "
         "run = CellRun(cell='one', params=values, scalars={'cv/accuracy': 0.9}, curves={}); "
         "write_runs([run], domains={k: [v] for k, v in values.items()}, metrics=['cv/accuracy'], logdir=sys.argv[2])"
@@ -291,7 +291,7 @@ def test_writing_does_not_import_tensorflow(tmp_path):
         f"""
         import sys
         sys.path.insert(0, {str(ROOT / "workflow")!r})
-        from gridflow.hparams import CellRun, write_runs
+        from gridflow.report.hparams import CellRun, write_runs
         run = CellRun("a=1", {{"a": 1}}, {{"cv/accuracy": 0.5}}, {{"epoch/loss": [1.0, 0.5]}})
         write_runs([run], domains={{"a": [1]}}, metrics=["cv/accuracy"], logdir={str(tmp_path)!r})
         print("tensorflow" in sys.modules)

@@ -1,6 +1,6 @@
 """The console's line per cell: counts, elapsed time and the estimate of what is left."""
 
-from gridflow.progress import WINDOW, CellProgress, duration
+from gridflow.report.progress import WINDOW, CellProgress, duration
 
 
 class Clock:

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from conftest import snakemake, write_config
 
-from gridflow.scoring import score_regression
+from gridflow.results.record import read_record
+from gridflow.results.scoring import score_regression
 
 # A linear label far from 0 and 1: metrics in the label's own units are told apart from scaled ones.
 N_ROWS, N_FEATURES, CENTER, SPREAD = 300, 6, 1000.0, 100.0
@@ -80,9 +81,9 @@ def test_metrics_are_in_the_labels_own_units(linear_run):
 
 def test_every_output_follows_the_task(linear_run):
     workdir, _, _ = linear_run
-    record = json.loads(next((workdir / "results/cells").rglob("metrics.json")).read_text())
-    assert set(record["models"][0]["metrics"]) == {"r2", "mse", "rmse", "mae"}
-    assert set(record["models"][0]["history"]) == {"loss", "mae", "val_loss", "val_mae"}
+    record = read_record(next((workdir / "results/cells").rglob("metrics.json")))
+    assert set(record.models[0].metrics) == {"r2", "mse", "rmse", "mae"}
+    assert set(record.models[0].history) == {"loss", "mae", "val_loss", "val_mae"}
     importance = pd.read_csv(workdir / "results/importance.csv")
     assert importance["term"].tolist() == ["learning_rate"] and importance["share"].iloc[0] == pytest.approx(1)
     assert (workdir / "results/figures/learning_curves.svg").read_text().count("mean absolute error") >= 1
@@ -152,10 +153,11 @@ def test_settings_of_the_other_task_are_refused(tmp_path, task, training, expect
 
 def test_a_builder_ending_in_softmax_fails_a_regression_cell_with_the_reason():
     """A softmax over one unit outputs 1.0 whatever the input: the cell would train and learn nothing."""
-    from gridflow.backend import keras_runtime
+    from gridflow.train.backend import keras_runtime
 
     keras = keras_runtime(1)
-    from gridflow.model import build_seeded, mlp
+    from gridflow.train.builders import mlp
+    from gridflow.train.seeding import build_seeded
 
     def softmax_head(n_features, n_classes):
         inputs = keras.Input(shape=(n_features,))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from gridflow.scoring import score
+from gridflow.results.scoring import score
 
 
 def scikit_learn(y, probs):

@@ -4,7 +4,6 @@ Needs root and Debian's slurm-wlm and munge, which .ci/run installs; elsewhere
 these tests are skipped with that reason (pytest -ra lists it).
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -12,6 +11,8 @@ import subprocess
 import pandas as pd
 import pytest
 from conftest import ROOT, comparable_summary, snakemake, write_config
+
+from gridflow.results.record import read_record
 
 SCRIPTS = ROOT / "scripts/local-slurm"
 # One architecture (so a job's second cell can reuse its first's loop), long
@@ -61,18 +62,18 @@ def test_grid_on_slurm_matches_local_run(cluster, tmp_path):
     snakemake(local, "--cores", "2")
     proc = snakemake(remote, *SLURM_ARGS, timeout=280)
 
-    records = [json.loads(p.read_text()) for p in (remote / "results/cells").rglob("metrics.json")]
+    records = [read_record(p) for p in (remote / "results/cells").rglob("metrics.json")]
     jobs = {}
     for record in records:
-        jobs.setdefault(record["execution"]["slurm_job_id"], []).append(record)
+        jobs.setdefault(record.execution.slurm_job_id, []).append(record)
     assert None not in jobs  # (a) every cell ran inside a Slurm job
     assert len(records) == 4 and len(jobs) == 2  # (b) grouped cells shared Slurm jobs, 2 cells a job
     for job, cells in jobs.items():
         assert subprocess.run(["squeue", "--states=all", "-h", "-j", job], capture_output=True, text=True).stdout
-        assert len({r["execution"]["pid"] for r in cells}) == 1  # (c) one process per job
-        sources = sorted(r["timing"]["loop_source"] for r in cells)
+        assert len({r.execution.pid for r in cells}) == 1  # (c) one process per job
+        sources = sorted(r.timing.loop_source for r in cells)
         assert sources[1] == "memory", sources  # (d) its second cell reused the first's loop
-    sources = sorted(r["timing"]["loop_source"] for r in records)
+    sources = sorted(r.timing.loop_source for r in records)
     assert sources == ["compiled", "disk", "memory", "memory"]  # (e) the later job loaded the loop from disk
 
     # (f) the job whose process died was reported and retried

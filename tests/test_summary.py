@@ -3,9 +3,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from records import cell_record, model_record
 
-from gridflow.data import load_dataset, make_split, save_split
-from gridflow.summary import best_cell, summarize, write_summary
+from gridflow.analysis.summary import best_cell, summarize, write_summary
+from gridflow.data.load import load_dataset
+from gridflow.data.split import make_split, save_split
+from gridflow.results.record import write_record
 
 N_FOLDS = 2
 
@@ -14,26 +17,21 @@ def model(role, accuracy, *, repetition=0, fold=0, loss=0.5, status="ok"):
     metrics = None if status != "ok" else {
         "accuracy": accuracy, "loss": loss, "roc_auc": 0.9, "f1": accuracy, "precision": accuracy, "recall": accuracy
     }  # fmt: skip
-    return {"role": role, "status": status, "metrics": metrics, "repetition": repetition,
-            "fold": fold if role == "cv" else "full", "fit_seconds": 2.0 + fold,
-            "n_train": 80, "n_eval": 40}  # fmt: skip
+    return model_record(role, metrics=metrics, status=status, repetition=repetition, fold=fold,
+                        fit_seconds=2.0 + fold)  # fmt: skip
 
 
 def record(cell_values, cv, test, status="ok", extra_models=()):
     """``cv`` lists scores in split order: split k is repetition k // N_FOLDS, fold k % N_FOLDS."""
-    from gridflow.grid import cell_id
-
     models = [model("cv", a, repetition=k // N_FOLDS, fold=k % N_FOLDS, loss=1 - a) for k, a in enumerate(cv)]
     models += [model("test", a, repetition=r, loss=1 - a) for r, a in enumerate(test)]
-    return {
-        "cell": cell_id(cell_values),
-        "params": cell_values,
-        "status": status,
-        "error": "ValueError: no" if status == "failed" else None,
-        "n_params": 10,
-        "timing": {"fit_seconds": 2.0 * len(models)},
-        "models": models + list(extra_models),
-    }
+    return cell_record(
+        cell_values,
+        models + list(extra_models),
+        status=status,
+        error="ValueError: no" if status == "failed" else None,
+        timing={"fit_seconds": 2.0 * len(models)},
+    )
 
 
 RECORDS = [
@@ -143,7 +141,7 @@ def write_files(tmp_path, records=RECORDS):
     paths = []
     for i, rec in enumerate(records):
         paths.append(tmp_path / f"{i}.json")
-        paths[-1].write_text(json.dumps(rec))
+        write_record(rec, paths[-1])
     split = tmp_path / "split.npz"
     save_split(make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=N_FOLDS, validation_size=0.2,
                           seed=0), split)  # fmt: skip
@@ -188,3 +186,19 @@ def test_idioms_written_for_cv_results_work_on_the_csv(tmp_path):
     # param_<axis> columns filter like scikit-learn's masked arrays filled in.
     ok = results["status"] == "ok"
     assert results.loc[ok & (results["param_units"] == 4), "mean_test_accuracy"].max() == pytest.approx(0.85)
+
+
+def test_a_wide_summary_reads_back_without_library_warnings(tmp_path):
+    """The default grid's summary has 138 columns; pandas reads each into a block of its own and then warned
+    (PerformanceWarning, ten times per run) whenever a figure added a column."""
+    import warnings
+
+    from gridflow.results.grammar import read_summary, tied_cells
+
+    folds = 150  # 6 metrics x 150 splits: far past the 100 blocks where pandas starts to warn
+    cv = [0.9] * folds
+    table = summarize([record({"lr": 0.1, "units": 4}, cv=cv, test=[0.9])], ["lr", "units"], "accuracy")
+    table.to_csv(tmp_path / "s.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_summary(tmp_path / "s.csv").assign(tied=tied_cells)

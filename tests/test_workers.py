@@ -5,7 +5,7 @@ import time
 import pytest
 from conftest import ROOT
 
-from gridflow import workers
+from gridflow.train import workers
 
 
 @pytest.fixture(autouse=True)

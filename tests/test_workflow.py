@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from conftest import TINY_CONFIG, comparable_summary, jobs_run, planned_jobs, snakemake, write_config
 
+from gridflow.results.record import read_record
+
 # Jobs that follow a new summary of the tiny grid: 3 axis pairs x 2 heatmap flavours, 3 axes, curves, cost, tables,
 # the importance table and figure, the TensorBoard export.
 AFTER_SUMMARY = {"plot_heatmap": 6, "plot_marginal_effect": 3, "plot_learning_curves": 1, "plot_cost": 1,
@@ -80,10 +82,10 @@ def test_best_json_is_the_top_ranked_row(finished):
 def test_each_cell_trained_every_repetition_and_fold(finished):
     cells = sorted((finished[0] / "results/cells").rglob("metrics.json"))
     assert len(cells) == 4
-    record = json.loads(cells[0].read_text())
-    assert len(record["models"]) == 2 * (3 + 1)
-    assert {m["role"] for m in record["models"]} == {"cv", "test"}
-    assert record["settings"]["training"]["epochs"] == 3
+    record = read_record(cells[0])
+    assert len(record.models) == 2 * (3 + 1)
+    assert {m.role for m in record.models} == {"cv", "test"}
+    assert record.settings["training"]["epochs"] == 3
 
 
 def png_size(path):
@@ -212,8 +214,8 @@ def test_changing_epochs_retrains_every_cell(copy_of_finished):
     write_config(copy_of_finished, config)
     proc = snakemake(copy_of_finished, "--cores", "2")
     assert jobs_run(proc)["train_cell"] == 4 and "split_data" not in jobs_run(proc)
-    record = json.loads(next((copy_of_finished / "results/cells").rglob("metrics.json")).read_text())
-    assert all(len(m["history"]["loss"]) == 2 for m in record["models"])
+    record = read_record(next((copy_of_finished / "results/cells").rglob("metrics.json")))
+    assert all(len(m.history["loss"]) == 2 for m in record.models)
 
 
 def test_changing_the_split_redoes_split_and_cells(copy_of_finished):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
 import os
@@ -57,3 +59,15 @@ def remove_unlisted(folder: str | Path, keep: Iterable[str | Path], suffixes: tu
     for path in stale:
         path.unlink()
     return stale
+
+
+def file_digest(path: str | Path) -> str:
+    """A digest of a file's bytes, read once per process while its size and modification time stay the same."""
+    info = os.stat(path)
+    return _digest(os.path.abspath(path), info.st_size, info.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    # Size and modification time are part of the cache key: a changed file is a new entry.
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

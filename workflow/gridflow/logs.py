@@ -15,7 +15,7 @@ def job_log(log_path: str | Path) -> Iterator[logging.Logger]:
     Exceptions raised in the block are logged with their traceback, then re-raised.
     """
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    logger = logging.Logger(f"gridflow.job.{log_path}", logging.INFO)  # unregistered: freed afterwards
+    logger = logging.Logger(f"gridflow job {log_path}", logging.INFO)  # unregistered: freed afterwards
     Path(log_path).write_text("")
     # Append mode: a worker's stderr (TensorFlow's C++ messages) may be appended to the same file.
     handler = logging.FileHandler(log_path, mode="a")

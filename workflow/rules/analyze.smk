@@ -1,3 +1,7 @@
+from gridflow.analysis.importance import write_importance
+from gridflow.report.tensorboard import write_tensorboard
+
+
 rule importance:
     input:
         "results/summary.csv",

@@ -1,3 +1,6 @@
+from gridflow.data.split import write_split
+
+
 rule split_data:
     input:
         dataset_file(),

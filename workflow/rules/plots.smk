@@ -1,3 +1,11 @@
+from gridflow.report.figures.cost import plot_cost
+from gridflow.report.figures.curves import plot_learning_curves
+from gridflow.report.figures.effects import plot_marginal_effect
+from gridflow.report.figures.heatmaps import plot_heatmap
+from gridflow.report.figures.importance import plot_importance
+from gridflow.report.figures.pool import draw
+
+
 rule plot_heatmap:
     input:
         summary="results/summary.csv",

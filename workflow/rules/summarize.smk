@@ -1,3 +1,7 @@
+from gridflow import __version__ as gridflow_version
+from gridflow.analysis.summary import write_summary
+
+
 rule summarize:
     input:
         metrics=cell_metrics_files(),

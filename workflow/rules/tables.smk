@@ -1,3 +1,6 @@
+from gridflow.report.tables import write_tables
+
+
 rule tables:
     input:
         summary="results/summary.csv",

@@ -1,3 +1,6 @@
+from gridflow.train.cell import train_cell  # imports TensorFlow only when a cell trains
+
+
 # Inside a cluster job the rule is local, so the cells of a group train as
 # threads of the job's one Snakemake process: one TensorFlow import and one
 # compiled loop per job instead of per cell. Snakemake does not document that

@@ -1,0 +1,68 @@
+"""Check an experiment's config before any job runs: the schema, then what it cannot say.
+
+Every problem is reported as one line that names the key, the value and what
+is allowed. Pure Python (no TensorFlow): runs while Snakemake parses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from gridflow.data.feasible import check_split_feasible
+from gridflow.data.load import load_dataset
+from gridflow.errors import ConfigError
+from gridflow.spec.axes import check_grid
+from gridflow.spec.metrics import METRICS_BY_TASK
+from gridflow.spec.schema import check_schema, load_schema
+from gridflow.spec.signature import builder_axes
+
+
+def check_training(training: dict, task: str) -> None:
+    """Rules the schema cannot say in one line; fills in the task's default metric (null)."""
+    if training["cv_folds"] == 1:
+        raise ConfigError("config key 'training.cv_folds' has value 1; allowed: 0 (one validation part) or >= 2")
+    metrics = METRICS_BY_TASK[task]
+    if training["metric"] is None:
+        training["metric"] = metrics[0]
+    if training["metric"] not in metrics:
+        raise ConfigError(
+            f"config key 'training.metric' has value \"{training['metric']}\"; with dataset.task {task}, "
+            f"allowed: {', '.join(metrics)}"
+        )
+    if task == "regression" and training["class_weight"] != "none":
+        raise ConfigError(
+            f"config key 'training.class_weight' has value \"{training['class_weight']}\"; with dataset.task "
+            "regression there are no classes to weight; allowed: none"
+        )
+
+
+def check_experiment(config: Mapping, search_path: list[str]) -> int:
+    """All checks that need the defaults filled in: training, grid, builder, data set.
+
+    Loads the data set once (no TensorFlow) to check it can be split as asked,
+    and returns its number of rows.
+    """
+    check_training(config["training"], config["dataset"]["task"])
+    check_grid(config["grid"], builder_axes(config["model"]["builder"], search_path))
+    dataset = load_dataset(config["dataset"]["source"], config["dataset"]["target"], config["dataset"]["task"])
+    split = config["split"]
+    check_split_feasible(dataset, split["test_size"], config["training"]["cv_folds"], split["validation_size"])
+    return len(dataset.labels)
+
+
+def validate_config(config: dict, schema_path: str | Path, search_path: list[str]) -> int:
+    """Check ``config`` completely and fill in the schema's defaults, in place.
+
+    Returns the data set's number of rows.
+
+    Raises
+    ------
+    ConfigError
+        With a one-line message for the first problem found.
+    """
+    from snakemake.utils import validate
+
+    check_schema(config, load_schema(schema_path))
+    validate(config, str(schema_path))  # cannot fail now; fills in the defaults
+    return check_experiment(config, search_path)

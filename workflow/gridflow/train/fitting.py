@@ -1,0 +1,81 @@
+"""What a trainer is given and what it returns, for either trainer.
+
+The fused loop (``gridflow.fused``) and plain ``model.fit``
+(``gridflow.keras_fit``) take the same tasks and settings and return the same
+result. NumPy only, so planning and record writing import no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Per-epoch curves every trainer records, in this order, per task: the loss (cross-entropy, or mean
+# squared error on the standardised label) and accuracy or mean absolute error, on the training
+# batches and on the held-out part.
+HISTORY_KEYS_BY_TASK = {
+    "classification": ("loss", "accuracy", "val_loss", "val_accuracy"),
+    "regression": ("loss", "mae", "val_loss", "val_mae"),
+}
+
+
+@dataclass(frozen=True)
+class ModelTask:
+    """What one model trains on and is scored on."""
+
+    shuffle_seed: int
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_eval: np.ndarray
+    y_eval: np.ndarray
+    # Regression: the labels above are standardised on this model's training labels;
+    # label = value * label_scale + label_center puts them (and predictions) back in the label's units.
+    label_center: float = 0.0
+    label_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """Training settings shared by all models of a cell."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    class_weight: tuple[float, ...] | None = None
+    task: str = "classification"
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """Outcome of training one model: its outputs on the eval part and history.
+
+    Outputs are class probabilities, or (regression) predictions of the standardised label.
+    """
+
+    eval_outputs: np.ndarray
+    diverged: bool
+    epochs_run: int
+    history: dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Outcome of training all models of a cell, and how it was done.
+
+    ``loop_source``: ``compiled`` (this fit built its loop, so ``seconds``
+    includes tracing and compiling it), ``disk`` (traced it and loaded the
+    compiled program from the on-disk cache) or ``memory`` (reused a loop
+    built earlier in this process); None for ``model.fit``. ``loop_mode``: ``xla``
+    or ``graph`` (TensorFlow graph without XLA); None for ``model.fit``.
+    ``note``: why the fit did not go the usual way, if it did not.
+    """
+
+    models: list[ModelResult]
+    trainer: str
+    seconds: float
+    loop_source: str | None = None
+    loop_mode: str | None = None
+    note: str | None = None

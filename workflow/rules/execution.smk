@@ -1,0 +1,71 @@
+# How this run executes: processes and threads, what a cell job asks a scheduler for, the console.
+from snakemake.logging import logger
+
+from gridflow.io import remove_unlisted
+from gridflow.report.console import mend_job_error_reports
+from gridflow.report.progress import CellProgress
+from gridflow.spec.axes import training_value
+from gridflow.spec.resources import cell_mem_mb as cell_share_mb
+from gridflow.spec.resources import cell_runtime_minutes
+
+
+def local_threaded_run():
+    """Whether jobs run as threads of this Snakemake process (profiles/default)."""
+    return workflow.is_main_process and workflow.execution_settings.use_threads
+
+
+def cell_workers():
+    """Cells the training process trains at once: the run's cores in a local
+    threaded run, else 0 (train in the job's own process)."""
+    return workflow.cores if local_threaded_run() else 0
+
+
+def training_threads(threads):
+    """TensorFlow's threads in a process that trains cells itself: a cluster job's
+    cores (its cells train side by side as threads), else the cell's own."""
+    return threads if workflow.is_main_process else workflow.cores
+
+
+def figure_processes():
+    """Processes that draw figures: the run's cores in a local threaded run, else 0 (the job's own)."""
+    return workflow.cores if local_threaded_run() else 0
+
+
+def cell_runtime(wildcards, attempt):
+    """Minutes a cell job may need: grows with epochs, models and smaller batches."""
+    batch_size = training_value(CELLS[wildcards.cell], config["training"], "batch_size")
+    n_train = int(N_ROWS * (1 - config["split"]["test_size"]))
+    return cell_runtime_minutes(config["training"], batch_size, n_train, attempt)
+
+
+def cell_attempt(wildcards, attempt):
+    """Which attempt of its job a cell is (1, then 2 on a retry)."""
+    return attempt
+
+
+def cells_per_job():
+    """Cells one cluster job trains: N of --group-components cells=N when cells are grouped, else 1."""
+    if workflow.group_settings.overwrite_groups.get("train_cell") != "cells":
+        return 1
+    return workflow.group_settings.group_components.get("cells", 1)
+
+
+def cell_mem_mb(wildcards, attempt):
+    """A cell's share of its job's memory (gridflow.spec.resources); a group sums its cells' shares."""
+    return cell_share_mb(cells_per_job(), attempt)
+
+
+# Where a local run stands, in cells; started by the Snakefile's onstart.
+PROGRESS = CellProgress()
+mend_job_error_reports()
+
+
+def start_progress():
+    """Count the cells this run trains (its DAG is built by now)."""
+    PROGRESS.start(total=sum(job.rule.name == "train_cell" for job in workflow.dag.needrun_jobs()))
+
+
+def show_progress(record):
+    """One line per finished cell in a local run (a cluster job's process knows only its own cells)."""
+    if workflow.is_main_process:
+        logger.info(PROGRESS.cell_done(record.cell, record.status))
