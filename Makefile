@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin
 
-.PHONY: run report test lint dry-run
+.PHONY: run report test test-quick lint dry-run
 
 # The venv is rebuilt when the pinned requirements change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -27,6 +27,10 @@ dry-run: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
+
+# Everyday: unit tests and style gates, without the real workflow runs (marked slow).
+test-quick: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/snakefmt --check . && $(BIN)/snakemake --lint

@@ -81,8 +81,41 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     return {rule.replace(" ", "_"): int(count) for rule, count in rows if rule != "total"}
 
 
+@pytest.fixture(scope="session")
+def finished(tmp_path_factory):
+    """One complete run of the tiny grid, shared read-only by the tests: (folder, the run's process)."""
+    workdir = tmp_path_factory.mktemp("finished")
+    write_config(workdir, TINY_CONFIG)
+    proc = snakemake(workdir, "--cores", "2")
+    return workdir, proc
+
+
+@pytest.fixture
+def copy_of_finished(finished, tmp_path):
+    """A private copy of the finished run (outputs, logs and Snakemake's records)."""
+    import shutil
+
+    workdir = tmp_path / "run"
+    shutil.copytree(finished[0], workdir, symlinks=True)
+    return workdir
+
+
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
     """A temporary work folder holding the tiny config."""
     write_config(tmp_path, TINY_CONFIG)
     return tmp_path
+
+
+# What runs the real workflow: fixtures and helpers. Their tests are marked slow (make test-quick leaves them out).
+WORKFLOW_FIXTURES = {"finished", "copy_of_finished", "compiled_run", "linear_run"}
+WORKFLOW_CALLS = ("snakemake(", "planned_cells(", "run_readme_experiment(", "run_check(")
+
+
+def pytest_collection_modifyitems(items):
+    import inspect
+
+    for item in items:
+        source = inspect.getsource(item.function)
+        if WORKFLOW_FIXTURES & set(item.fixturenames) or any(call in source for call in WORKFLOW_CALLS):
+            item.add_marker(pytest.mark.slow)

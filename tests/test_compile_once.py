@@ -12,6 +12,7 @@ from gridflow.train.backend import keras_runtime
 
 keras_runtime(1)
 
+from gridflow.results.history import read_cell  # noqa: E402
 from gridflow.results.record import read_record  # noqa: E402
 from gridflow.train.builders import mlp  # noqa: E402
 from gridflow.train.fingerprint import architecture_fingerprint  # noqa: E402
@@ -119,16 +120,18 @@ XLA_CONFIG = {**TINY_CONFIG, "grid": {**TINY_CONFIG["grid"], "batch_size": [4]}}
 
 
 def cell_records(workdir):
-    records = {}
+    """Each cell's record: {cell: record}."""
+    return {read_record(path).cell: read_record(path) for path in (workdir / "results/cells").rglob("metrics.json")}
+
+
+def cell_results(workdir):
+    """What each cell computed, bit for bit: every model's epochs, outputs and curves (not how long it took)."""
+    results = {}
     for path in (workdir / "results/cells").rglob("metrics.json"):
-        record = read_record(path)
-        records[record.cell] = record
-    return records
-
-
-def results_of(record):
-    """What a cell computed: every model's metrics and curves (not how long it took)."""
-    return [(m.metrics, m.history, m.epochs_run) for m in record.models]
+        record, arrays = read_cell(path)
+        outputs = [o.tobytes() for o in arrays.outputs]
+        results[record.cell] = [m.epochs_run for m in record.models], outputs, arrays.history.tobytes()
+    return results
 
 
 @pytest.fixture(scope="module")
@@ -153,10 +156,9 @@ def test_a_later_run_loads_loops_from_disk_and_computes_the_same(compiled_run, t
     write_config(tmp_path, XLA_CONFIG)
     snakemake(tmp_path, "--cores", "2", env={"GRIDFLOW_XLA_CACHE": str(cache)})
     assert sorted(cache.rglob("*.pb")) == programs  # nothing compiled anew
-    before, after = cell_records(compiled_run), cell_records(tmp_path)
+    after = cell_records(tmp_path)
     assert sorted(r.timing.loop_source for r in after.values()) == ["disk", "disk", "memory", "memory"]
-    for cell, record in before.items():
-        assert results_of(after[cell]) == results_of(record), cell
+    assert cell_results(tmp_path) == cell_results(compiled_run)
 
 
 def test_a_corrupt_cache_entry_compiles_again_and_changes_nothing(compiled_run, tmp_path):
@@ -171,8 +173,7 @@ def test_a_corrupt_cache_entry_compiles_again_and_changes_nothing(compiled_run, 
     after = cell_records(tmp_path)
     assert "disk" not in {r.timing.loop_source for r in after.values()}
     assert all(r.status == "ok" and r.timing.loop_mode == "xla" for r in after.values())
-    for cell, record in cell_records(compiled_run).items():
-        assert results_of(after[cell]) == results_of(record), cell
+    assert cell_results(tmp_path) == cell_results(compiled_run)
     assert list(cache.glob("*.unreadable-*"))  # set aside for inspection
 
 
@@ -181,8 +182,8 @@ def test_a_cell_computes_the_same_whatever_else_the_grid_holds(compiled_run, tmp
     config["grid"] = {"hidden_units": [8], "learning_rate": [0.5], "batch_size": [4]}
     write_config(tmp_path, config)
     snakemake(tmp_path, "--cores", "1")
-    ((cell, record),) = cell_records(tmp_path).items()
-    assert results_of(record) == results_of(cell_records(compiled_run)[cell])
+    ((cell, results),) = cell_results(tmp_path).items()
+    assert results == cell_results(compiled_run)[cell]
 
 
 # Two values of every axis the registry knows.

@@ -6,11 +6,11 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from gridflow.data.feasible import check_data
 from gridflow.errors import ConfigError
 from gridflow.spec.axes import ACTIVATIONS
 from gridflow.spec.check import validate_config
 from gridflow.spec.schema import load_schema
-from gridflow.spec.settings import cell_settings, settings_digest
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -19,6 +19,7 @@ DEFAULT = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 def check(config, search_path=()):
     config = copy.deepcopy(config)
     validate_config(config, SCHEMA, list(search_path))
+    check_data(config)
     return config
 
 
@@ -165,17 +166,6 @@ def test_activation_names_are_known_to_keras():
         assert callable(keras.activations.get(name)), name
 
 
-def test_cell_settings_exclude_the_grid_and_digest_is_stable():
-    config = check(DEFAULT)
-    settings = cell_settings(config)
-    assert "grid" not in settings and "figures" not in settings  # redrawing never retrains
-    reordered = {key: settings[key] for key in reversed(settings)}
-    assert settings_digest(reordered) == settings_digest(settings)  # written from any dict order
-    changed = copy.deepcopy(settings)
-    changed["training"]["epochs"] = 21
-    assert settings_digest(changed) != settings_digest(settings)
-
-
 def test_cell_runtime_grows_with_work_and_attempts():
     from gridflow.spec.resources import cell_runtime_minutes
 
@@ -188,7 +178,7 @@ def test_cell_runtime_grows_with_work_and_attempts():
 
 
 def test_settings_sentence_for_captions_names_what_every_cell_shared():
-    from gridflow.spec.settings import describe_settings
+    from gridflow.spec.caption import describe_settings
 
     config = check(DEFAULT)
     text = describe_settings(config)

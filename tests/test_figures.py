@@ -7,11 +7,13 @@ import struct
 import numpy as np
 import pandas as pd
 import pytest
-from records import cell_record, model_record
+from records import HISTORY_KEYS, cell_record, model_record, scored_cell
 
-from gridflow.analysis.summary import write_summary
+from gridflow.analysis.baseline import baseline_scores
+from gridflow.analysis.summary import best_cell, summarize
 from gridflow.data.load import load_dataset
 from gridflow.data.split import make_split, save_split
+from gridflow.io import write_json
 from gridflow.report.figures import style
 from gridflow.report.figures.cost import plot_cost, timing_kind
 from gridflow.report.figures.curves import mean_curve, plot_learning_curves, top_cells
@@ -19,7 +21,8 @@ from gridflow.report.figures.effects import axis_effect, plot_marginal_effect
 from gridflow.report.figures.heatmaps import heatmap_marginal, heatmap_slice, plot_heatmap
 from gridflow.report.figures.importance import plot_importance
 from gridflow.report.tables import best_cell_html, summary_html
-from gridflow.results.record import write_record
+from gridflow.results.arrays import cell_arrays, write_arrays
+from gridflow.results.record import arrays_path, write_record
 from gridflow.spec.grid import cell_id, expand_grid
 
 GRID = {"act": ["relu", "tanh"], "lr": [0.1, 1], "units": [4, 8]}
@@ -33,12 +36,14 @@ def cv_accuracy(values) -> float:
 
 
 def model(role, accuracy, epochs=3, status="ok", fold=0):
-    metrics = {"accuracy": accuracy, "loss": 1 - accuracy, "roc_auc": accuracy, "f1": accuracy,
-               "precision": accuracy, "recall": accuracy}  # fmt: skip
+    """A model, its scores (None when it diverged) and its per-epoch history."""
+    scores = {"accuracy": accuracy, "loss": 1 - accuracy, "roc_auc": accuracy, "f1": accuracy,
+              "precision": accuracy, "recall": accuracy}  # fmt: skip
     curve = [accuracy - 0.1 * (epochs - e) for e in range(epochs)]
     history = {"loss": [1 - a for a in curve], "accuracy": curve, "val_loss": [1.1 - a for a in curve],
                "val_accuracy": [a - 0.01 for a in curve]}  # fmt: skip
-    return model_record(role, metrics=metrics, history=history, status=status, fold=fold, n_train=100, n_eval=50)
+    record = model_record(role, status=status, fold=fold, n_train=100, n_eval=50, epochs_run=epochs)
+    return record, scores if status == "ok" else None, history
 
 
 def record(values):
@@ -53,25 +58,30 @@ def record(values):
         models, status, error = [], "failed", "ValueError: no"
     compiled = values["lr"] == 0.1  # the first cell of each loop compiles it
     timing = {"fit_seconds": 2.0 if compiled else 0.2, "loop_source": "compiled" if compiled else "memory"}
-    return cell_record(values, models, status=status, error=error, n_params=10 * values["units"], timing=timing)
+    record = cell_record(values, [m for m, _, _ in models], status=status, error=error, n_params=10 * values["units"],
+                         timing=timing)  # fmt: skip
+    arrays = cell_arrays([np.zeros((50, 2))] * len(models), [h for _, _, h in models], history_keys=HISTORY_KEYS)
+    return scored_cell(record, [s for _, s, _ in models]), arrays
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A summary.csv, best.json and cell metrics files as the workflow writes them."""
+    """A summary.csv, best.json and the cells' files as the workflow writes them."""
     folder = tmp_path_factory.mktemp("figures")
-    paths = []
+    cells, paths = [], []
     for values in expand_grid(GRID):
+        cell, arrays = record(values)
         path = folder / "cells" / cell_id(values) / "metrics.json"
-        path.parent.mkdir(parents=True)
-        write_record(record(values), path)
+        write_arrays(arrays, arrays_path(path))
+        write_record(cell.record, path)
+        cells.append(cell)
         paths.append(str(path))
     split = folder / "split.npz"
     save_split(make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=2, validation_size=0.2, seed=0),
                split)  # fmt: skip
-    write_summary(metric_paths=paths, axes=sorted(GRID), metric="accuracy", alpha=0.05, split_path=str(split),
-                  csv_path=folder / "summary.csv", best_path=folder / "best.json",
-                  log_path=folder / "s.log")  # fmt: skip
+    table = summarize(cells, sorted(GRID), "accuracy")
+    table.to_csv(folder / "summary.csv", index=False)
+    write_json(best_cell(table, "accuracy", baseline_scores(str(split))), folder / "best.json")
     return folder, paths
 
 
@@ -148,7 +158,9 @@ def test_marginal_effect_per_value_of_an_axis(run):
 
 def test_learning_curves_average_cv_models_only_and_keep_stopped_ones_short():
     models = [model("cv", 0.9), model("cv", 0.7), model("test", 0.1), model("cv", 0.5, epochs=1, status="diverged")]
-    mean, std = mean_curve(models, "accuracy")
+    record = cell_record({"units": 8}, [m for m, _, _ in models])
+    arrays = cell_arrays([np.zeros((50, 2))] * 4, [h for _, _, h in models], history_keys=HISTORY_KEYS)
+    mean, std = mean_curve(record, arrays, "accuracy")
     assert mean.tolist() == pytest.approx([(0.6 + 0.4 + 0.4) / 3, 0.6, 0.7])  # curves end at 0.8, 0.6 and 0.4
     assert std[1] == pytest.approx(0.1)
 

@@ -1,4 +1,4 @@
-"""gridflow.hparams: cells as TensorBoard runs, read back with TensorBoard's own readers and HParams backend."""
+"""gridflow.report.hparams: cells as TensorBoard runs, read back with TensorBoard's own readers and HParams backend."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from conftest import snakemake, write_config
 
-from gridflow.results.record import read_record
+from gridflow.analysis.scores import score_cells
+from gridflow.results.history import read_cell
 from gridflow.results.scoring import score_regression
 
 # A linear label far from 0 and 1: metrics in the label's own units are told apart from scaled ones.
@@ -81,9 +82,10 @@ def test_metrics_are_in_the_labels_own_units(linear_run):
 
 def test_every_output_follows_the_task(linear_run):
     workdir, _, _ = linear_run
-    record = read_record(next((workdir / "results/cells").rglob("metrics.json")))
-    assert set(record.models[0].metrics) == {"r2", "mse", "rmse", "mae"}
-    assert set(record.models[0].history) == {"loss", "mae", "val_loss", "val_mae"}
+    path = next((workdir / "results/cells").rglob("metrics.json"))
+    (cell,) = score_cells([str(path)], str(workdir / "results/data/split.npz"))
+    assert set(cell.scores[0]) == {"r2", "mse", "rmse", "mae"}
+    assert read_cell(path)[1].history_keys == ("loss", "mae", "val_loss", "val_mae")
     importance = pd.read_csv(workdir / "results/importance.csv")
     assert importance["term"].tolist() == ["learning_rate"] and importance["share"].iloc[0] == pytest.approx(1)
     assert (workdir / "results/figures/learning_curves.svg").read_text().count("mean absolute error") >= 1

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
+from gridflow.analysis.scores import score_cells
 from gridflow.data.load import load_dataset
 from gridflow.data.split import make_split, save_split
+from gridflow.results.history import read_cell
 from gridflow.results.record import read_record
 from gridflow.train.cell import train_cell_in_process
 from gridflow.train.plan import model_seeds
@@ -26,7 +28,6 @@ SETTINGS = {
         "optimizer": "sgd",
         "momentum": 0.0,
         "class_weight": "none",
-        "metric": "accuracy",
         "trainer": "auto",
     },  # fmt: skip
     "model": {"builder": "mlp"},
@@ -61,6 +62,17 @@ def run(split_path, tmp_path, values=VALUES, **training):
     return record
 
 
+def scores(tmp_path, split_path):
+    """Every model's scores, as the summary computes them from the cell's files."""
+    return score_cells([str(tmp_path / "metrics.json")], split_path)[0].scores
+
+
+def curves(tmp_path, key):
+    """Every model's per-epoch ``key`` from the cell's models.npz."""
+    record, arrays = read_cell(tmp_path / "metrics.json")
+    return [arrays.curve(i, key, m.epochs_run) for i, m in enumerate(record.models)]
+
+
 def test_metrics_file_describes_the_cell(split_path, tmp_path):
     record = run(split_path, tmp_path, repetitions=2)
     assert record.cell == "dropout~0.3/hidden_units~4/learning_rate~0.1"
@@ -72,8 +84,9 @@ def test_metrics_file_describes_the_cell(split_path, tmp_path):
     ]  # fmt: skip
     full = record.models[2]
     assert full.n_train == 455 and full.n_eval == 114
-    assert 0.5 < full.metrics["accuracy"] <= 1 and 0 < full.metrics["roc_auc"] <= 1
-    assert len(full.history["val_loss"]) == 3
+    full_scores = scores(tmp_path, split_path)[2]
+    assert 0.5 < full_scores["accuracy"] <= 1 and 0 < full_scores["roc_auc"] <= 1
+    assert len(curves(tmp_path, "val_loss")[2]) == 3
     assert record.versions["keras"].startswith("3.")
     assert (full.seeds.weights, full.seeds.shuffle) == model_seeds(5, 0, "full")
 
@@ -81,10 +94,11 @@ def test_metrics_file_describes_the_cell(split_path, tmp_path):
 def test_more_repetitions_leave_the_first_ones_unchanged(split_path, tmp_path):
     one = run(split_path, tmp_path / "a", repetitions=1)
     three = run(split_path, tmp_path / "b", repetitions=3)
-    for a, b in zip(one.models, three.models[:3]):
+    for a, b, a_scores, b_scores in zip(one.models, three.models[:3], scores(tmp_path / "a", split_path),
+                                        scores(tmp_path / "b", split_path)):  # fmt: skip
         assert (a.repetition, a.fold) == (b.repetition, b.fold)
-        for metric, value in a.metrics.items():
-            assert b.metrics[metric] == pytest.approx(value, abs=1e-5)
+        for metric, value in a_scores.items():
+            assert b_scores[metric] == pytest.approx(value, abs=1e-5)
 
 
 def test_seeds_depend_only_on_root_repetition_and_fold():
@@ -99,7 +113,8 @@ def test_diverging_cell_is_recorded_not_crashed(split_path, tmp_path):
     values = {"hidden_units": 4, "learning_rate": 1e30, "dropout": 0.0}
     record = run(split_path, tmp_path, values=values)
     assert record.status == "diverged"
-    assert all(m.status == "diverged" and m.metrics is None for m in record.models)
+    assert all(m.status == "diverged" for m in record.models)
+    assert scores(tmp_path, split_path) == [None] * len(record.models)
 
 
 def test_builder_that_raises_makes_a_failed_cell(split_path, tmp_path):
@@ -113,7 +128,7 @@ def test_builder_that_raises_makes_a_failed_cell(split_path, tmp_path):
 def test_forced_model_fit_path(split_path, tmp_path):
     record = run(split_path, tmp_path, trainer="fit")
     assert record.trainer == "fit" and record.status == "ok"
-    assert all(len(m.history["loss"]) == 3 for m in record.models)
+    assert [len(c) for c in curves(tmp_path, "loss")] == [3] * len(record.models)
 
 
 def test_model_xla_cannot_compile_runs_as_a_graph_and_says_why(split_path, tmp_path):
@@ -130,7 +145,7 @@ def test_unsupported_model_falls_back_to_model_fit_and_says_why(split_path, tmp_
     assert record.trainer == "fit" and record.status == "ok"
     assert record.trainer_note.startswith("fell back to model.fit")
     assert "fell back to model.fit" in (tmp_path / "cell.log").read_text()
-    assert np.mean([m.metrics["accuracy"] for m in record.models]) > 0.6
+    assert np.mean([s["accuracy"] for s in scores(tmp_path, split_path)]) > 0.6
 
 
 def test_a_retry_restores_what_an_earlier_attempt_finished_and_trains_the_rest(split_path, tmp_path, monkeypatch):
@@ -152,3 +167,30 @@ def test_a_retry_restores_what_an_earlier_attempt_finished_and_trains_the_rest(s
     assert len(trained) == 1
     train_cell_in_process(split_path, VALUES, SETTINGS, metrics=str(out), log=log, attempt=1)
     assert len(trained) == 2  # a first attempt always trains
+
+
+@pytest.mark.parametrize("source", ["breast_cancer", "diabetes"])
+def test_scores_from_stored_predictions_equal_scores_computed_while_training(source, tmp_path, monkeypatch):
+    """The summary scores each model from models.npz and the rows the split gives it; that equals scoring what
+    training held in memory (probabilities, or predictions put back in the label's units), to 1e-7."""
+    from gridflow.results.scoring import score_outputs
+    from gridflow.train import cell
+
+    task = "classification" if source == "breast_cancer" else "regression"
+    split_path = str(tmp_path / "split.npz")
+    save_split(make_split(load_dataset(source, None, task), test_size=0.2, cv_folds=3, validation_size=0.2, seed=1),
+               split_path)  # fmt: skip
+    held = []
+    real = cell._arrays
+    monkeypatch.setattr(cell, "_arrays", lambda plan, results: held.append((plan, results)) or real(plan, results))
+    run(split_path, tmp_path, values={"hidden_units": 8, "learning_rate": 0.05}, repetitions=2, cv_folds=3)
+    (plan, results), stored = held[0], scores(tmp_path, split_path)
+    assert len(stored) == len(results) == 2 * (3 + 1)
+    for model, result, got in zip(plan.models, results, stored):
+        data = model.task
+        truth = data.y_eval * np.float64(data.label_scale) + data.label_center
+        outputs = result.eval_outputs.astype(np.float64) * data.label_scale + data.label_center
+        expected = score_outputs(task, truth if task == "regression" else data.y_eval, outputs)
+        assert got.keys() == expected.keys()
+        for metric, value in expected.items():
+            assert got[metric] == pytest.approx(value, rel=1e-7, abs=1e-7), metric

@@ -4,13 +4,13 @@ import base64
 import copy
 import json
 import re
-import shutil
 import struct
 
 import pandas as pd
 import pytest
 from conftest import TINY_CONFIG, comparable_summary, jobs_run, planned_jobs, snakemake, write_config
 
+from gridflow.results.history import read_cell
 from gridflow.results.record import read_record
 
 # Jobs that follow a new summary of the tiny grid: 3 axis pairs x 2 heatmap flavours, 3 axes, curves, cost, tables,
@@ -19,23 +19,6 @@ AFTER_SUMMARY = {"plot_heatmap": 6, "plot_marginal_effect": 3, "plot_learning_cu
                  "tables": 1, "importance": 1, "plot_importance": 1, "export_tensorboard": 1, "all": 1}  # fmt: skip
 PAIRS = ["batch_size__hidden_units", "batch_size__learning_rate", "hidden_units__learning_rate"]
 AXES = ["batch_size", "hidden_units", "learning_rate"]
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """One complete run of the tiny grid, shared read-only by the tests below."""
-    workdir = tmp_path_factory.mktemp("finished")
-    write_config(workdir, TINY_CONFIG)
-    proc = snakemake(workdir, "--cores", "2")
-    return workdir, proc
-
-
-@pytest.fixture
-def copy_of_finished(finished, tmp_path):
-    """A private copy of the finished run (outputs, logs and Snakemake's records)."""
-    workdir = tmp_path / "run"
-    shutil.copytree(finished[0], workdir, symlinks=True)
-    return workdir
 
 
 def summary(workdir):
@@ -214,8 +197,8 @@ def test_changing_epochs_retrains_every_cell(copy_of_finished):
     write_config(copy_of_finished, config)
     proc = snakemake(copy_of_finished, "--cores", "2")
     assert jobs_run(proc)["train_cell"] == 4 and "split_data" not in jobs_run(proc)
-    record = read_record(next((copy_of_finished / "results/cells").rglob("metrics.json")))
-    assert all(len(m.history["loss"]) == 2 for m in record.models)
+    record, arrays = read_cell(next((copy_of_finished / "results/cells").rglob("metrics.json")))
+    assert arrays.history.shape[-1] == 2 and all(m.epochs_run == 2 for m in record.models)
 
 
 def test_changing_the_split_redoes_split_and_cells(copy_of_finished):

@@ -31,11 +31,21 @@ def atomic_path(path: str | Path) -> Iterator[str]:
         raise
 
 
-def write_json(data: object, path: str | Path) -> None:
-    """Write ``data`` as indented JSON, atomically; NaN and infinities become null."""
-    text = json.dumps(_nan_to_none(data), indent=2, sort_keys=False) + "\n"
+def write_json(data: object, path: str | Path, *, one_line_items: str | None = None) -> None:
+    """Write ``data`` as indented JSON, atomically; NaN and infinities become null.
+
+    ``one_line_items``: a top-level key of ``data`` whose list is written one item a line (compact and still
+    easy to read: a cell's models).
+    """
+    data = _nan_to_none(data)
+    items = data.pop(one_line_items) if one_line_items else None
+    text = json.dumps(data, indent=2, sort_keys=False)
+    if one_line_items:
+        lines = ",\n".join(f"    {json.dumps(item)}" for item in items)
+        listed = f"[\n{lines}\n  ]" if items else "[]"
+        text = text.removesuffix("\n}") + f',\n  "{one_line_items}": {listed}\n}}'
     with atomic_path(path) as tmp:
-        Path(tmp).write_text(text)
+        Path(tmp).write_text(text + "\n")
 
 
 def _nan_to_none(value: object) -> object:

@@ -5,11 +5,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from gridflow.data.load import BUILTIN_DATASETS
+from gridflow.data.feasible import check_data
+from gridflow.errors import ConfigError
 from gridflow.report.figures.heatmaps import FLAVOURS
-from gridflow.spec import check as configcheck
 from gridflow.spec import grid as gridlib
-from gridflow.spec.settings import cell_settings, describe_settings
+from gridflow.spec.check import validate_config
+from gridflow.spec.datasets import BUILTIN_DATASETS
+from gridflow.spec.key import shared_settings, split_settings
+from gridflow.spec.caption import describe_settings
+from gridflow.spec.signature import builder_source_digest
 
 # Where a user's builder module is looked for besides the Python path.
 BUILDER_SEARCH_PATH = [os.getcwd(), str(Path(workflow.basedir) / "workflow")]
@@ -24,15 +28,18 @@ if workflow.config_settings.configfiles:
     config.update(workflow.config_settings.overwrite_config)
 
 try:
-    N_ROWS = configcheck.validate_config(
-        config, workflow.source_path("../schemas/config.schema.yaml"), BUILDER_SEARCH_PATH
-    )
-except configcheck.ConfigError as error:
+    validate_config(config, workflow.source_path("../schemas/config.schema.yaml"), BUILDER_SEARCH_PATH)
+    N_ROWS = check_data(config)
+except ConfigError as error:
     sys.exit(f"gridflow: config error: {error}")
 
 CELLS = gridlib.cells_by_id(config["grid"])
 AXES = sorted(config["grid"])
-CELL_SETTINGS = cell_settings(config)
+# What every cell's training depends on besides its own values: the settings part of its key.
+CELL_SETTINGS = shared_settings(
+    config, builder_source=builder_source_digest(config["model"]["builder"], BUILDER_SEARCH_PATH)
+)
+SPLIT_SETTINGS = split_settings(config)
 # One line on how every cell trained, for the report's captions.
 ABOUT_CELLS = describe_settings(config)
 
@@ -68,6 +75,11 @@ def cell_ids():
 def cell_metrics_files():
     """The metrics file of every cell of the current grid."""
     return [f"results/cells/{cell}/metrics.json" for cell in cell_ids()]
+
+
+def cell_arrays_files():
+    """What every cell's models computed (models.npz beside each metrics file)."""
+    return [f"results/cells/{cell}/models.npz" for cell in cell_ids()]
 
 
 def cell_values(wildcards):

@@ -8,15 +8,8 @@ rule split_data:
         "results/data/split.npz",
     log:
         "results/logs/split_data/split_data.log",
+    # The split's key (gridflow.spec.key): the data set, the split and the folds, as every cell's key has them.
     params:
-        dataset=config["dataset"],
-        split=config["split"],
-        cv_folds=config["training"]["cv_folds"],
+        settings=SPLIT_SETTINGS,
     run:
-        write_split(
-            dataset_spec=params.dataset,
-            split_spec=params.split,
-            cv_folds=params.cv_folds,
-            path=output[0],
-            log_path=log[0],
-        )
+        write_split(settings=params.settings, path=output[0], log_path=log[0])

@@ -75,6 +75,8 @@ rule plot_learning_curves:
     input:
         summary="results/summary.csv",
         metrics=cell_metrics_files(),
+        # Read beside each metrics file: what the cell's models computed.
+        arrays=cell_arrays_files(),
     output:
         png=report(
             "results/figures/learning_curves.png",

@@ -5,6 +5,8 @@ from gridflow.analysis.summary import write_summary
 rule summarize:
     input:
         metrics=cell_metrics_files(),
+        # Read beside each metrics file: what the cell's models computed.
+        arrays=cell_arrays_files(),
         split="results/data/split.npz",
     output:
         summary=report(

@@ -10,7 +10,9 @@ rule train_cell:
     input:
         split="results/data/split.npz",
     output:
+        # The record, and beside it what the models computed (scores are computed from it downstream).
         metrics="results/cells/{cell}/metrics.json",
+        arrays="results/cells/{cell}/models.npz",
     log:
         "results/logs/train_cell/{cell}.log",
     localrule: not workflow.is_main_process
@@ -18,8 +20,9 @@ rule train_cell:
     resources:
         runtime=cell_runtime,
         mem_mb=cell_mem_mb,
-        # Not a request: tells the cell whether it is a retry (see gridflow.kept).
+        # Not a request: tells the cell whether it is a retry (see gridflow.train.kept).
         attempt=cell_attempt,
+    # The cell's key (gridflow.spec.key): its values and exactly the settings that shape its training.
     params:
         values=cell_values,
         settings=CELL_SETTINGS,

@@ -1,6 +1,6 @@
-"""Turn the cells' records into one table, in scikit-learn's cv_results_ grammar (gridflow.results.grammar).
+"""Turn the scored cells into one table, in scikit-learn's cv_results_ grammar (gridflow.results.grammar).
 
-A pure function of the records: re-running it changes nothing.
+A pure function of the cells' files and the split: re-running it changes nothing.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from gridflow.analysis.baseline import baseline_scores
+from gridflow.analysis.scores import ScoredCell, score_cells
 from gridflow.analysis.ties import compare_with_best
 from gridflow.io import atomic_path, write_json
 from gridflow.logs import job_log
 from gridflow.results import grammar
 from gridflow.results.grammar import CV, HOLDOUT, mean_column, rank_column, std_column
-from gridflow.results.record import CellRecord, ModelRecord, read_records
 from gridflow.spec.metrics import LOWER_IS_BETTER, task_metrics
 
 
@@ -32,9 +32,9 @@ class CvLayout:
     n_test: float
 
 
-def cv_layout(records: Sequence[CellRecord]) -> CvLayout:
+def cv_layout(cells: Sequence[ScoredCell]) -> CvLayout:
     """Repetitions, folds and fold sizes, read from the cells' CV models."""
-    cv = [m for r in records for m in r.cv_models()]
+    cv = [m for cell in cells for m in cell.record.cv_models()]
     if not cv:
         return CvLayout(0, 0, float("nan"), float("nan"))
     return CvLayout(
@@ -45,9 +45,9 @@ def cv_layout(records: Sequence[CellRecord]) -> CvLayout:
     )
 
 
-def _scores(models: Sequence[ModelRecord], metric: str) -> list[float]:
-    """``metric`` of each model that trained (diverged ones have no metrics)."""
-    values = [m.metrics[metric] for m in models if m.metrics is not None]
+def _scores(scored: Sequence[dict[str, float] | None], metric: str) -> list[float]:
+    """``metric`` of each model that trained (diverged ones have no scores)."""
+    values = [s[metric] for s in scored if s is not None]
     return [float(v) for v in values if v is not None and np.isfinite(v)]
 
 
@@ -56,21 +56,22 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
     return (float(np.mean(values)), float(np.std(values))) if values else (float("nan"), float("nan"))
 
 
-def cell_row(record: CellRecord, axes: Sequence[str], *, metrics: Sequence[str], layout: CvLayout) -> dict:
+def cell_row(cell: ScoredCell, axes: Sequence[str], *, metrics: Sequence[str], layout: CvLayout) -> dict:
     """One summary row: ids, values, every metric per split, its mean and std, the holdout, cost, status."""
-    cv = record.cv_models()
+    record, cv = cell.record, cell.scored("cv")
+    cv_scores = [s for _, s in cv]
     row: dict = {"cell": record.cell}
-    row["mean_fit_time"], row["std_fit_time"] = _mean_std([m.fit_seconds for m in cv if m.fit_seconds is not None])
+    row["mean_fit_time"], row["std_fit_time"] = _mean_std([m.fit_seconds for m, _ in cv if m.fit_seconds is not None])
     row.update({grammar.param_column(axis): record.params[axis] for axis in axes})
     row["params"] = json.dumps({axis: record.params[axis] for axis in axes})
-    by_split = {m.repetition * layout.folds + int(m.fold): m for m in cv}
+    by_split = {m.repetition * layout.folds + int(m.fold): s for m, s in cv}
     for metric in metrics:
         for k in range(layout.repetitions * layout.folds):
             scores = _scores([by_split[k]], metric) if k in by_split else []
             row[grammar.split_column(k, metric)] = scores[0] if scores else float("nan")
-        row[mean_column(metric)], row[std_column(metric)] = _mean_std(_scores(cv, metric))
+        row[mean_column(metric)], row[std_column(metric)] = _mean_std(_scores(cv_scores, metric))
     for metric in metrics:
-        scores = _scores(record.test_models(), metric)
+        scores = _scores([s for _, s in cell.scored("test")], metric)
         row[mean_column(metric, HOLDOUT)], row[std_column(metric, HOLDOUT)] = _mean_std(scores)
     timing = record.timing
     row["fit_seconds"] = float("nan") if timing.fit_seconds is None else timing.fit_seconds
@@ -94,17 +95,17 @@ def _rank(table: pd.DataFrame, metric: str) -> pd.Series:
     return score.rank(method="min", ascending=False).astype(int)
 
 
-def summarize(records: Sequence[CellRecord], axes: Sequence[str], metric: str, *, alpha: float = 0.05) -> pd.DataFrame:
+def summarize(cells: Sequence[ScoredCell], axes: Sequence[str], metric: str, *, alpha: float = 0.05) -> pd.DataFrame:
     """The summary table, ranked by the CV mean of ``metric`` (1 = best).
 
     Every metric gets its ``rank_test_<metric>``; rows are sorted by the
     selection metric's rank, then by cell id, so the table does not depend on
-    the order of ``records``. ``p_vs_best`` and ``tied_with_best`` compare each
+    the order of ``cells``. ``p_vs_best`` and ``tied_with_best`` compare each
     cell with the best on the shared splits at level ``alpha``.
     """
-    layout = cv_layout(records)
+    layout = cv_layout(cells)
     metrics = task_metrics(metric)
-    table = pd.DataFrame([cell_row(r, axes, metrics=metrics, layout=layout) for r in records])
+    table = pd.DataFrame([cell_row(c, axes, metrics=metrics, layout=layout) for c in cells])
     for name in metrics:
         position = table.columns.get_loc(std_column(name)) + 1
         table.insert(position, rank_column(name), _rank(table, name))
@@ -166,9 +167,9 @@ def write_summary(
     best_path: str,
     log_path: str,
 ) -> None:
-    """Read the metrics files, write summary.csv and best.json atomically: the body of rule summarize."""
+    """Score every cell from its files, write summary.csv and best.json atomically: the body of rule summarize."""
     with job_log(log_path) as log:
-        table = summarize(read_records(metric_paths), axes, metric, alpha=alpha)
+        table = summarize(score_cells(metric_paths, split_path), axes, metric, alpha=alpha)
         with atomic_path(csv_path) as tmp:
             table.to_csv(tmp, index=False)
         best = best_cell(table, metric, baseline_scores(split_path))

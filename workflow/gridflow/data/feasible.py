@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from gridflow.data.load import Dataset
+from gridflow.data.load import Dataset, load_dataset
 from gridflow.errors import ConfigError
+
+
+def check_data(config: Mapping) -> int:
+    """Load the data set once (no TensorFlow), check it can be split as asked; returns its number of rows.
+
+    Raises
+    ------
+    ConfigError
+        With a one-line message for the first problem found.
+    """
+    dataset = load_dataset(config["dataset"]["source"], config["dataset"]["target"], config["dataset"]["task"])
+    split = config["split"]
+    check_split_feasible(dataset, split["test_size"], config["training"]["cv_folds"], split["validation_size"])
+    return len(dataset.labels)
 
 
 def check_split_feasible(dataset: Dataset, test_size: float, cv_folds: int, validation_size: float) -> None:

@@ -13,9 +13,7 @@ import numpy as np
 
 from gridflow.data.labels import task_labels
 from gridflow.errors import ConfigError
-
-# Built-in data sets (shipped with scikit-learn, no download) and the task each is for.
-BUILTIN_DATASETS = {"breast_cancer": "classification", "diabetes": "regression"}
+from gridflow.spec.datasets import BUILTIN_DATASETS
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 from gridflow.data.load import Dataset, load_dataset
 from gridflow.io import atomic_path
 from gridflow.logs import job_log
+from gridflow.spec.key import trained_settings
 
 # Regression splits are stratified on at most this many quantile bins of the label.
 MAX_LABEL_BINS = 10
@@ -21,6 +22,8 @@ MAX_LABEL_BINS = 10
 
 # Fold label of training samples that no model validates on (holdout mode).
 NEVER_VALIDATED = -1
+# The fold label of the model trained on the whole training part and scored on the test part.
+FULL = "full"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,14 @@ class Split:
     @property
     def n_folds(self) -> int:
         return int(self.folds.max()) + 1
+
+    def held_out(self, fold: int) -> np.ndarray:
+        """Which training samples fold ``fold``'s models are scored on (the rest train them)."""
+        return self.folds == fold
+
+    def eval_labels(self, fold: int | str) -> np.ndarray:
+        """The labels a model of ``fold`` is scored on, in order: its fold's, or the test part's (``full``)."""
+        return self.y_test if fold == FULL else self.y_train[self.held_out(int(fold))]
 
 
 def strata(labels: np.ndarray, *, task: str, parts: int, smallest_part: int) -> np.ndarray | None:
@@ -136,14 +147,19 @@ def load_split(path: str | Path) -> Split:
         )
 
 
-def write_split(*, dataset_spec: Mapping, split_spec: Mapping, cv_folds: int, path: str, log_path: str) -> None:
-    """Load the data set, split it and save the split: the body of rule split_data."""
+def write_split(*, settings: Mapping, path: str, log_path: str) -> None:
+    """Load the data set, split it and save the split: the body of rule split_data.
+
+    ``settings`` is the split's key (gridflow.spec.key.split_settings): the data set, the split and the folds.
+    """
+    settings = trained_settings(settings)
+    dataset_spec, split_spec = settings["dataset"], settings["split"]
     with job_log(log_path) as log:
-        dataset = load_dataset(dataset_spec["source"], dataset_spec.get("target"), dataset_spec["task"])
+        dataset = load_dataset(dataset_spec["source"], dataset_spec["target"], dataset_spec["task"])
         split = make_split(
             dataset,
             test_size=split_spec["test_size"],
-            cv_folds=cv_folds,
+            cv_folds=settings["cv_folds"],
             validation_size=split_spec["validation_size"],
             seed=split_spec["seed"],
         )

@@ -221,7 +221,7 @@ def _write_run(folder: Path, data: bytes) -> bool:
         return False
     folder.mkdir(exist_ok=True)
     # Marker first: a crash after it leaves a folder that the next call rewrites or removes, never orphans.
-    _write_atomically(folder / MARKER, b"Written by gridflow.hparams; removed when its cell leaves the grid.\n")
+    _write_atomically(folder / MARKER, b"Written by gridflow.report.hparams; removed when its cell leaves the grid.\n")
     _write_atomically(event_file, data)
     return True
 

@@ -2,7 +2,7 @@
 
 Each cell becomes one run: its axis values as hparams, the CV and holdout
 mean of every metric as scalars, and the mean learning curves of its CV
-models per epoch. Only cells whose run changed are rewritten (gridflow.hparams).
+models per epoch. Only cells whose run changed are rewritten (gridflow.report.hparams).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import pandas as pd
 
 from gridflow.logs import job_log
 from gridflow.report.hparams import CellRun, write_runs
+from gridflow.results.arrays import CellArrays
 from gridflow.results.grammar import CV, HOLDOUT, OK, mean_column, read_summary
-from gridflow.results.history import mean_curve
-from gridflow.results.record import CellRecord, read_records
+from gridflow.results.history import mean_curve, read_cell
+from gridflow.results.record import CellRecord
 from gridflow.spec.metrics import task_metrics
 
 # The summary's column part -> the tag prefix in TensorBoard.
@@ -48,7 +49,7 @@ def metric_tags(metric: str) -> dict[str, str]:
     }
 
 
-def cell_run(row: pd.Series, record: CellRecord, metric: str) -> CellRun:
+def cell_run(row: pd.Series, record: CellRecord, arrays: CellArrays, metric: str) -> CellRun:
     """One cell's run: values from its metrics file, scores from its summary row.
 
     A failed or diverged cell is a failed session without scores, as the summary and figures count it (a
@@ -61,8 +62,7 @@ def cell_run(row: pd.Series, record: CellRecord, metric: str) -> CellRun:
         for m in task_metrics(metric)
         if ok and not math.isnan(float(row[mean_column(m, part)]))
     }
-    keys = dict.fromkeys(key for model in record.models for key in model.history)  # the trainer's, in order
-    curves = {f"epoch/{key}": mean_curve(record.models, key)[0].tolist() for key in keys}
+    curves = {f"epoch/{key}": mean_curve(record, arrays, key)[0].tolist() for key in arrays.history_keys}
     return CellRun(
         cell=run_name(record.cell),
         params=dict(record.params),
@@ -84,6 +84,9 @@ def write_tensorboard(
     """Write (or refresh) the TensorBoard folder holding ``output``, its experiment config file."""
     with job_log(log_path) as log:
         table = read_summary(summary_csv).set_index("cell")
-        runs = [cell_run(table.loc[record.cell], record, metric) for record in read_records(metric_paths)]
+        runs = []
+        for path in metric_paths:
+            record, arrays = read_cell(path)
+            runs.append(cell_run(table.loc[record.cell], record, arrays, metric))
         report = write_runs(runs, domains=grid, metrics=metric_tags(metric), logdir=Path(output).parent)
         log.info("TensorBoard runs in %s: %s", Path(output).parent, report)

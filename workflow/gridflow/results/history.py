@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from gridflow.results.record import ModelRecord
+from gridflow.results.arrays import CellArrays, read_arrays
+from gridflow.results.record import CellRecord, arrays_path, read_record
 
 
-def mean_curve(models: Sequence[ModelRecord], key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std per epoch of history[key] over the CV models.
+def read_cell(metrics_path: str | Path) -> tuple[CellRecord, CellArrays]:
+    """A cell's record and, from models.npz beside it, what its models computed."""
+    return read_record(metrics_path), read_arrays(arrays_path(metrics_path))
+
+
+def mean_curve(record: CellRecord, arrays: CellArrays, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per epoch of ``key`` over the cell's CV models.
 
     Models that stopped early (diverged) count only for the epochs they ran.
     """
-    curves = [m.history.get(key, []) for m in models if m.role == "cv"]
+    curves = [arrays.curve(i, key, m.epochs_run) for i, m in enumerate(record.models) if m.role == "cv"]
     length = max((len(c) for c in curves), default=0)
     stacked = np.full((len(curves), length), np.nan)
     for row, curve in zip(stacked, curves):

@@ -1,7 +1,10 @@
 """A cell's record: what its job did, as typed values, written and read here only.
 
-``metrics.json`` is self-describing: the cell's id and values, status, the
-settings it trained with, how it trained, where, and every model's result.
+``metrics.json`` is self-describing: the cell's id and values, status, its key
+(the settings it trained with, gridflow.spec.key) and the split it trained on,
+how it trained, where, and every model's repetition, fold, seeds and status.
+What the models computed (outputs and histories) is beside it in
+``models.npz`` (gridflow.results.arrays); scores are computed from those.
 ``format`` says which version of this layout a file has; a reader refuses a
 format it does not know instead of guessing.
 """
@@ -16,14 +19,15 @@ from pathlib import Path
 
 from gridflow.io import write_json
 
-# The layout of metrics.json; raise it with every change a reader must know about.
-RECORD_FORMAT = 1
+# The layout of metrics.json (and models.npz); raise it with every change a reader must know about.
+RECORD_FORMAT = 2
+# What the models computed, beside each cell's metrics.json.
+ARRAYS_FILE = "models.npz"
 STATUSES = ("ok", "diverged", "failed")
 # Where a fused cell's loop came from (None: model.fit, no loop): built by this
 # cell (traced and compiled), loaded from the on-disk cache (traced only), or
 # built by an earlier cell of the same process.
 LOOP_SOURCES = ("compiled", "disk", "memory")
-FULL = "full"  # the fold label of the model trained on the whole training part and scored on the test part
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,11 @@ class Seeds:
 
 @dataclass(frozen=True)
 class ModelRecord:
-    """One model of a cell: which repetition and fold, how it went, its scores and per-epoch history.
+    """One model of a cell: which repetition and fold, how it went. Its outputs and history are in models.npz.
 
     ``fold`` is the validation fold (role ``cv``) or ``full`` (role ``test``:
-    trained on the whole training part, scored on the test part).
-    ``metrics`` is None for a diverged model.
+    trained on the whole training part, scored on the test part). ``status``
+    is ``diverged`` when its loss became NaN or infinite (it has no scores).
     """
 
     repetition: int
@@ -52,8 +56,6 @@ class ModelRecord:
     fit_seconds: float
     n_train: int
     n_eval: int
-    metrics: dict[str, float] | None
-    history: dict[str, list[float]]
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ class CellRecord:
     params: dict[str, object]
     status: str
     error: str | None
-    settings_digest: str
+    key_digest: str
     settings: dict
+    split_digest: str
     trainer: str | None
     trainer_note: str | None
     n_params: int | None
@@ -129,9 +132,14 @@ def from_json(data: Mapping) -> CellRecord:
     )
 
 
+def arrays_path(metrics_path: str | Path) -> Path:
+    """The models.npz beside a cell's metrics.json."""
+    return Path(metrics_path).with_name(ARRAYS_FILE)
+
+
 def write_record(record: CellRecord, path: str | Path) -> None:
     """Write a cell's metrics.json atomically."""
-    write_json(to_json(record), path)
+    write_json(to_json(record), path, one_line_items="models")
 
 
 def read_record(path: str | Path) -> CellRecord:

@@ -6,11 +6,8 @@ is allowed. Pure Python (no TensorFlow): runs while Snakemake parses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
-from gridflow.data.feasible import check_split_feasible
-from gridflow.data.load import load_dataset
 from gridflow.errors import ConfigError
 from gridflow.spec.axes import check_grid
 from gridflow.spec.metrics import METRICS_BY_TASK
@@ -37,24 +34,10 @@ def check_training(training: dict, task: str) -> None:
         )
 
 
-def check_experiment(config: Mapping, search_path: list[str]) -> int:
-    """All checks that need the defaults filled in: training, grid, builder, data set.
+def validate_config(config: dict, schema_path: str | Path, search_path: list[str]) -> None:
+    """Check ``config`` and fill in the schema's defaults, in place: the schema, training, the grid, the builder.
 
-    Loads the data set once (no TensorFlow) to check it can be split as asked,
-    and returns its number of rows.
-    """
-    check_training(config["training"], config["dataset"]["task"])
-    check_grid(config["grid"], builder_axes(config["model"]["builder"], search_path))
-    dataset = load_dataset(config["dataset"]["source"], config["dataset"]["target"], config["dataset"]["task"])
-    split = config["split"]
-    check_split_feasible(dataset, split["test_size"], config["training"]["cv_folds"], split["validation_size"])
-    return len(dataset.labels)
-
-
-def validate_config(config: dict, schema_path: str | Path, search_path: list[str]) -> int:
-    """Check ``config`` completely and fill in the schema's defaults, in place.
-
-    Returns the data set's number of rows.
+    The data set is checked next, by gridflow.data.feasible.check_data.
 
     Raises
     ------
@@ -65,4 +48,5 @@ def validate_config(config: dict, schema_path: str | Path, search_path: list[str
 
     check_schema(config, load_schema(schema_path))
     validate(config, str(schema_path))  # cannot fail now; fills in the defaults
-    return check_experiment(config, search_path)
+    check_training(config["training"], config["dataset"]["task"])
+    check_grid(config["grid"], builder_axes(config["model"]["builder"], search_path))

@@ -2,8 +2,9 @@
 
 The cell's models go through the fused loop together; where they cannot, each
 is trained by ``model.fit``. The result is one self-describing metrics.json
-(gridflow.results.record). TensorFlow is imported when a cell trains, not
-when this module is.
+(gridflow.results.record) and what the models computed, models.npz
+(gridflow.results.arrays); scores are computed downstream, from those.
+TensorFlow is imported when a cell trains, not when this module is.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gridflow import __version__
+from gridflow.io import file_digest
 from gridflow.logs import job_log
-from gridflow.results.record import CellRecord, Execution, ModelRecord, Seeds, Timing, write_record
-from gridflow.results.scoring import score_outputs
+from gridflow.results.arrays import CellArrays, cell_arrays, write_arrays
+from gridflow.results.record import CellRecord, Execution, ModelRecord, Seeds, Timing, arrays_path, write_record
 from gridflow.spec import grid
 from gridflow.spec.axes import split_axes, training_value
-from gridflow.spec.settings import settings_digest
+from gridflow.spec.key import key_digest, trained_settings
 from gridflow.train import kept
-from gridflow.train.fitting import FitSettings, ModelResult
+from gridflow.train.fitting import HISTORY_KEYS_BY_TASK, FitSettings, ModelResult
 from gridflow.train.plan import CellPlan, ModelPlan, class_weights, plan_cell
 from gridflow.train.workers import run_in_worker
 
@@ -42,7 +44,9 @@ def train_cell(
     workers: int = 0,
     attempt: int = 1,
 ) -> CellRecord:
-    """The body of rule train_cell: train every model of one cell and write its metrics.json atomically.
+    """The body of rule train_cell: train every model of one cell and write its metrics.json and models.npz.
+
+    ``settings`` are the settings part of the cell's key (gridflow.spec.key).
 
     A user's builder or model that raises makes the cell 'failed' (with the
     message); a model whose loss turns NaN or infinite makes it 'diverged'.
@@ -64,16 +68,20 @@ def train_cell(
 def train_cell_in_process(
     split: str, values: Mapping, settings: Mapping, *, metrics: str, log: str, threads: int = 1, attempt: int = 1
 ) -> CellRecord:
-    """Train one cell in this process (or restore it on a retry); returns the record written to ``metrics``."""
+    """Train one cell in this process (or restore it on a retry); returns the record written to ``metrics``.
+
+    Its arrays go to models.npz beside it, written first: a metrics.json is never without them.
+    """
     with job_log(log) as logger:
         key = kept.result_key(values=values, settings=settings, split_path=split)
         record = kept.restore(key, metrics) if attempt > 1 else None
         if record is not None:
             logger.info("cell %s: %s, kept from an earlier attempt of its job", record.cell, record.status)
             return record
-        record = _train(split_path=split, values=values, settings=settings, threads=threads, log=logger)
+        record, arrays = _train(split_path=split, values=values, settings=settings, threads=threads, log=logger)
+        write_arrays(arrays, arrays_path(metrics))
         write_record(record, metrics)
-        kept.keep(record, key)
+        kept.keep(key, metrics)
         logger.info("cell %s: %s in %.2f s", record.cell, record.status, record.timing.total_seconds)
     return record
 
@@ -91,12 +99,16 @@ def fit_settings(values: Mapping, training: Mapping, plan: CellPlan) -> FitSetti
     )
 
 
-def _train(*, split_path: str, values: Mapping, settings: Mapping, threads: int, log: logging.Logger) -> CellRecord:
-    """Plan, build and fit the cell's models; returns its record."""
+def _train(
+    *, split_path: str, values: Mapping, settings: Mapping, threads: int, log: logging.Logger
+) -> tuple[CellRecord, CellArrays]:
+    """Plan, build and fit the cell's models; returns its record and what its models computed."""
     started = time.perf_counter()
     from gridflow.train.backend import keras_runtime
 
     keras = keras_runtime(threads)
+    key = {"values": dict(values), "settings": dict(settings)}
+    settings = trained_settings(settings)
     training = settings["training"]
     plan = plan_cell(
         split_path,
@@ -108,15 +120,16 @@ def _train(*, split_path: str, values: Mapping, settings: Mapping, threads: int,
     log.info("cell %s: %d models, %s", grid.cell_id(values), len(plan.models), fit)
     outcome = _build_and_fit(plan=plan, fit=fit, values=values, settings=settings, log=log)
     fit_share = (outcome.timing.fit_seconds or 0.0) / len(plan.models)
-    models = [_model_record(p, r, fit_seconds=fit_share, task=plan.task) for p, r in zip(plan.models, outcome.results)]
+    models = [_model_record(p, r, fit_seconds=fit_share) for p, r in zip(plan.models, outcome.results)]
     status = "diverged" if any(m.status == "diverged" for m in models) else outcome.status
-    return CellRecord(
+    record = CellRecord(
         cell=grid.cell_id(values),
         params=dict(values),
         status=status,
         error=outcome.error,
-        settings_digest=settings_digest(settings),
-        settings=dict(settings),
+        key_digest=key_digest(key),
+        settings=key["settings"],
+        split_digest=file_digest(split_path),
         trainer=outcome.trainer,
         trainer_note=outcome.note,
         n_params=outcome.n_params,
@@ -127,6 +140,20 @@ def _train(*, split_path: str, values: Mapping, settings: Mapping, threads: int,
             host=platform.node(), pid=os.getpid(), slurm_job_id=os.environ.get("SLURM_JOB_ID"), threads=threads
         ),
         models=models,
+    )
+    return record, _arrays(plan, outcome.results)
+
+
+def _arrays(plan: CellPlan, results: list[ModelResult]) -> CellArrays:
+    """What the models computed: outputs on their eval rows (with the label's scale for regression), histories."""
+    tasks = [p.task for p in plan.models[: len(results)]]
+    regression = plan.task == "regression"
+    return cell_arrays(
+        [r.eval_outputs for r in results],
+        [r.history for r in results],
+        history_keys=HISTORY_KEYS_BY_TASK[plan.task],
+        label_center=[t.label_center for t in tasks] if regression else None,
+        label_scale=[t.label_scale for t in tasks] if regression else None,
     )
 
 
@@ -211,14 +238,10 @@ def _fit(*, built, plan: CellPlan, fit: FitSettings, trainer: str, builder: str,
     return keras_fit.fit_models(models, tasks, fit), note
 
 
-def _model_record(plan: ModelPlan, result: ModelResult, *, fit_seconds: float, task: str) -> ModelRecord:
-    """One model's part of the record: scored in the label's own units (a regression label is trained standardised)."""
+def _model_record(plan: ModelPlan, result: ModelResult, *, fit_seconds: float) -> ModelRecord:
+    """One model's part of the record: which it is and how it went (its outputs go to models.npz)."""
     ok = not result.diverged and np.isfinite(result.eval_outputs).all()
     data = plan.task
-    y_eval, outputs = data.y_eval, result.eval_outputs
-    if task == "regression":  # back from the standardised label to the label's own units
-        y_eval = y_eval * data.label_scale + data.label_center
-        outputs = outputs * data.label_scale + data.label_center
     return ModelRecord(
         repetition=plan.repetition,
         fold=plan.fold,
@@ -229,8 +252,6 @@ def _model_record(plan: ModelPlan, result: ModelResult, *, fit_seconds: float, t
         fit_seconds=fit_seconds,
         n_train=len(data.y_train),
         n_eval=len(data.y_eval),
-        metrics=score_outputs(task, y_eval, outputs) if ok else None,
-        history=result.history,
     )
 
 

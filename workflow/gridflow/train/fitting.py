@@ -1,7 +1,7 @@
 """What a trainer is given and what it returns, for either trainer.
 
-The fused loop (``gridflow.fused``) and plain ``model.fit``
-(``gridflow.keras_fit``) take the same tasks and settings and return the same
+The fused loop (``gridflow.train.fused``) and plain ``model.fit``
+(``gridflow.train.keras_fit``) take the same tasks and settings and return the same
 result. NumPy only, so planning and record writing import no TensorFlow.
 """
 

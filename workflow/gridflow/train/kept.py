@@ -2,11 +2,11 @@
 
 When one cell of a grouped cluster job kills the job's process, Snakemake
 removes the outputs of every cell of the group, finished ones included, and
-retries the group. Each cell therefore also keeps its record under
-.snakemake/gridflow/kept-cells/, keyed by everything its result depends on
-(gridflow's code, TensorFlow's and Keras' versions, the cell's values, the
-shared settings, the split's bytes and the builder's source); a retry
-restores a matching copy instead of training the cell again. Training is
+retries the group. Each cell therefore also keeps a copy of its files
+(metrics.json and models.npz) under .snakemake/gridflow/kept-cells/, keyed by
+everything its result depends on (gridflow's own source code, TensorFlow's and
+Keras' versions, the cell's key, the split's bytes and the builder's source);
+a retry restores a matching copy instead of training the cell again. Training is
 deterministic, so the copy is what the retry would compute. Only retries
 restore: a first attempt always trains.
 """
@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import shutil
 import sys
 from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
-from gridflow.io import file_digest
-from gridflow.results.record import CellRecord, read_record, write_record
-from gridflow.spec import grid
-from gridflow.spec.settings import settings_digest
+from gridflow.io import atomic_path, file_digest
+from gridflow.results.record import CellRecord, arrays_path, read_record
+from gridflow.spec.key import key_digest
 from gridflow.spec.signature import builder_source_digest
 
 KEPT_ROOT = Path(".snakemake/gridflow/kept-cells")
@@ -33,31 +33,40 @@ def result_key(*, values: Mapping, settings: Mapping, split_path: str) -> str:
     """A fingerprint of everything a cell's result depends on."""
     parts = [
         _code_digest(),
-        grid.cell_id(values),
-        settings_digest(settings),
+        key_digest({"values": dict(values), "settings": dict(settings)}),
         file_digest(split_path),
         builder_source_digest(settings["model"]["builder"], sys.path),
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-def keep(record: CellRecord, key: str) -> None:
-    """Store a finished cell's record under its key."""
-    write_record(record, _kept_path(key))
+def keep(key: str, metrics_path: str) -> None:
+    """Copy a finished cell's files (its arrays first, like the cell) under its key."""
+    kept = _kept_path(key)
+    for source, target in ((arrays_path(metrics_path), arrays_path(kept)), (Path(metrics_path), kept)):
+        _copy(source, target)
 
 
 def restore(key: str, metrics_path: str) -> CellRecord | None:
-    """Write the kept record of ``key`` to ``metrics_path`` and return it, or None if there is none."""
+    """Copy the kept files of ``key`` to the cell's and return its record, or None if there is none."""
+    kept = _kept_path(key)
     try:
-        record = read_record(_kept_path(key))
+        record = read_record(kept)
     except (OSError, ValueError):
         return None
-    write_record(record, metrics_path)
+    for source, target in ((arrays_path(kept), arrays_path(metrics_path)), (kept, Path(metrics_path))):
+        _copy(source, target)
     return record
 
 
+def _copy(source: Path, target: Path) -> None:
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+
+
 def _kept_path(key: str) -> Path:
-    return KEPT_ROOT / key[:2] / f"{key}.json"
+    """The kept metrics.json of ``key``; its models.npz beside it."""
+    return KEPT_ROOT / key[:2] / key / "metrics.json"
 
 
 @functools.cache

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gridflow.data.scale import fit_scaler
-from gridflow.data.split import Split, load_split
-from gridflow.results.record import FULL
+from gridflow.data.split import FULL, Split, load_split
 from gridflow.train import caches
 from gridflow.train.fitting import ModelTask
 from gridflow.train.lru import BoundedCache
@@ -56,12 +55,12 @@ def plan_models(split: Split, repetitions: int, seed: int, scaler: str) -> list[
     """Every model of a cell with its data, scaled on its own training samples."""
     parts = []
     for fold in range(split.n_folds):
-        train, held_out = split.folds != fold, split.folds == fold
-        scale = fit_scaler(scaler, split.x_train[train])
-        x_train, x_eval = scale(split.x_train[train]), scale(split.x_train[held_out])
-        parts.append((fold, x_train, split.y_train[train], x_eval, split.y_train[held_out]))
+        held_out = split.held_out(fold)
+        scale = fit_scaler(scaler, split.x_train[~held_out])
+        x_train, x_eval = scale(split.x_train[~held_out]), scale(split.x_train[held_out])
+        parts.append((fold, x_train, split.y_train[~held_out], x_eval, split.eval_labels(fold)))
     scale = fit_scaler(scaler, split.x_train)
-    parts.append((FULL, scale(split.x_train), split.y_train, scale(split.x_test), split.y_test))
+    parts.append((FULL, scale(split.x_train), split.y_train, scale(split.x_test), split.eval_labels(FULL)))
     tasks = [(fold, _task_data(split.task, x_train=x_train, y_train=y_train, x_eval=x_eval, y_eval=y_eval))
              for fold, x_train, y_train, x_eval, y_eval in parts]  # fmt: skip
     plans = []

@@ -14,9 +14,10 @@ import pandas as pd
 
 from gridflow.logs import job_log
 from gridflow.report.figures import style
+from gridflow.results.arrays import CellArrays
 from gridflow.results.grammar import OK, mean_column, rank_column, read_summary, std_column
-from gridflow.results.history import mean_curve
-from gridflow.results.record import ModelRecord, read_record
+from gridflow.results.history import mean_curve, read_cell
+from gridflow.results.record import CellRecord
 from gridflow.spec import grid as gridlib
 from gridflow.spec.metrics import score_format
 
@@ -49,9 +50,9 @@ def plot_learning_curves(
             handles = None
             rows = table.set_index("cell").loc[chosen]
             for subfig, (cell, row) in zip(np.atleast_1d(fig.subfigures(len(chosen), 1)), rows.iterrows()):
-                record = read_record(path_of[cell])
+                record, arrays = read_cell(path_of[cell])
                 ax_row = subfig.subplots(1, 2)
-                _draw_row(ax_row, record.models)
+                _draw_row(ax_row, record, arrays)
                 values = ", ".join(f"{k}={v}" for k, v in gridlib.parse_cell_id(cell).items())
                 spec = score_format(metric)
                 score = f"{row[mean_column(metric)]:{spec}} ± {row[std_column(metric)]:{spec}}"
@@ -67,11 +68,11 @@ def plot_learning_curves(
         log.info("wrote %s for %s", ", ".join(outputs), chosen)
 
 
-def _draw_row(ax_row, models: Sequence[ModelRecord]) -> None:
-    panels = PANELS["accuracy" if any("accuracy" in m.history for m in models) else "mae"]
+def _draw_row(ax_row, record: CellRecord, arrays: CellArrays) -> None:
+    panels = PANELS["accuracy" if "accuracy" in arrays.history_keys else "mae"]
     for ax, (key, label) in zip(ax_row, panels):
         for prefix, name, colour in LINES:
-            mean, std = mean_curve(models, prefix + key)
+            mean, std = mean_curve(record, arrays, prefix + key)
             epochs = np.arange(1, len(mean) + 1)
             ax.plot(epochs, mean, color=colour, label=name, lw=1.6)
             ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2, lw=0)

@@ -1,29 +1,13 @@
-"""The settings every cell shares: which they are (the caching contract), their digest, one sentence on them.
+"""One sentence on how every cell trained, for the captions of figures and tables.
 
 Pure Python: runs while Snakemake parses.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 
 from gridflow.spec.axes import TRAINING_AXES
-
-
-def cell_settings(config: Mapping) -> dict:
-    """The settings every cell depends on besides its own values.
-
-    A change to any of them must retrain every cell; nothing else may be here.
-    """
-    return {
-        "dataset": dict(config["dataset"]),
-        "split": dict(config["split"]),
-        "preprocessing": dict(config["preprocessing"]),
-        "training": dict(config["training"]),
-        "model": dict(config["model"]),
-    }
 
 
 def describe_settings(config: Mapping) -> str:
@@ -41,9 +25,3 @@ def describe_settings(config: Mapping) -> str:
         + (f", {', '.join(fixed)}" if fixed else "")
         + f"; cells are ranked by the mean CV {training['metric']}."
     )
-
-
-def settings_digest(settings: Mapping) -> str:
-    """A short stable fingerprint of a cell's settings."""
-    text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

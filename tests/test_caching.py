@@ -1,0 +1,87 @@
+"""Only what changed reruns: on a finished grid, each config change plans exactly the cells it changes.
+
+Real `snakemake --dry-run`s on a copy of the finished tiny grid (hidden_units x learning_rate x batch_size).
+"""
+
+import copy
+import json
+
+import pandas as pd
+import pytest
+from conftest import TINY_CONFIG, jobs_run, planned_jobs, snakemake, write_config
+
+from gridflow.spec.key import DOES_NOT_SHAPE_TRAINING, SHAPES_TRAINING
+
+ALL = 4  # the tiny grid's cells
+# A builder of the user's with mlp's axes, so that only the builder changes.
+USER_MLP = """
+def net(n_features, n_classes, hidden_units=32, task="classification"):
+    from gridflow.train.builders import mlp
+
+    return mlp(n_features=n_features, n_classes=n_classes, hidden_units=hidden_units, task=task)
+"""
+# "section.key" -> (a new value, cells it retrains, whether the split is redone). Keys the tiny grid cannot
+# change alone (a file's label column and task need a data file of their own) are covered in test_key.py.
+CHANGES = {
+    "dataset.source": ("data.csv", ALL, True),
+    "split.test_size": (0.3, ALL, True),
+    "split.validation_size": (0.3, 0, False),  # only holdout mode holds a validation part out
+    "split.seed": (7, ALL, True),
+    "preprocessing.scaler": ("minmax", ALL, False),
+    "training.epochs": (2, ALL, False),
+    "training.batch_size": (16, 0, False),  # every cell has its own: the grid has the axis
+    "training.learning_rate": (0.2, 0, False),  # the same
+    "training.repetitions": (1, ALL, False),
+    "training.cv_folds": (2, ALL, True),
+    "training.seed": (7, ALL, False),
+    "training.optimizer": ("adam", ALL, False),
+    "training.momentum": (0.9, ALL, False),
+    "training.class_weight": ("balanced", ALL, False),
+    "training.trainer": ("fit", ALL, False),
+    "model.builder": ("usermlp:net", ALL, False),
+    "training.metric": ("f1", 0, False),
+    "analysis.alpha": (0.01, 0, False),
+    "figures.heatmaps": (["marginal"], 0, False),
+    "figures.curves_top": (1, 0, False),
+    "export.tensorboard": (False, 0, False),
+}
+
+
+def test_every_key_is_tried():
+    assert set(CHANGES) == (SHAPES_TRAINING | DOES_NOT_SHAPE_TRAINING) - {"dataset.target", "dataset.task"}
+
+
+def changed_config(workdir, key: str, value) -> dict:
+    config = copy.deepcopy(TINY_CONFIG)
+    section, name = key.split(".", 1)
+    config.setdefault(section, {})[name] = value
+    if key == "dataset.source":
+        from sklearn.datasets import load_breast_cancer
+
+        load_breast_cancer(as_frame=True).frame.to_csv(workdir / value, index=False)
+        config["dataset"]["target"] = "target"
+    if key == "model.builder":
+        (workdir / "usermlp.py").write_text(USER_MLP)
+    return config
+
+
+@pytest.mark.parametrize("key", sorted(CHANGES))
+def test_a_change_plans_exactly_the_cells_it_changes(copy_of_finished, key):
+    value, cells, split = CHANGES[key]
+    write_config(copy_of_finished, changed_config(copy_of_finished, key, value))
+    planned = planned_jobs(snakemake(copy_of_finished, "--dry-run"))
+    assert planned.get("train_cell", 0) == cells
+    assert planned.get("split_data", 0) == int(split)
+
+
+def test_a_new_ranking_metric_retrains_nothing_and_the_results_follow_it(copy_of_finished):
+    write_config(copy_of_finished, changed_config(copy_of_finished, "training.metric", "f1"))
+    proc = snakemake(copy_of_finished, "--cores", "2")
+    assert "train_cell" not in jobs_run(proc) and jobs_run(proc)["summarize"] == 1
+    table = pd.read_csv(copy_of_finished / "results/summary.csv")
+    assert table["rank_test_f1"].is_monotonic_increasing and table["rank_test_f1"].iloc[0] == 1
+    best = json.loads((copy_of_finished / "results/best.json").read_text())
+    assert best["metric"] == "f1" and best["cell"] == table["cell"].iloc[0]
+    assert best["cv"]["f1"]["mean"] == table["mean_test_f1"].max()
+    heatmap = (copy_of_finished / "results/figures/heatmaps/slice/batch_size__hidden_units.svg").read_text()
+    assert "mean CV macro F1" in heatmap

@@ -1,0 +1,58 @@
+"""Every model's scores, computed from what it stored (models.npz) and the labels of the rows it was scored on.
+
+Scoring lives here, downstream of training, so that another ranking metric or
+a metric added to gridflow later is one summary away, never a retrain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gridflow.data.split import Split, load_split
+from gridflow.io import file_digest
+from gridflow.results.arrays import CellArrays, read_arrays
+from gridflow.results.grammar import OK
+from gridflow.results.record import CellRecord, ModelRecord, arrays_path, read_record
+from gridflow.results.scoring import score_outputs
+
+
+@dataclass(frozen=True)
+class ScoredCell:
+    """A cell's record and every model's scores (None for a model that diverged), in the record's order."""
+
+    record: CellRecord
+    scores: list[dict[str, float] | None]
+
+    def scored(self, role: str) -> list[tuple[ModelRecord, dict[str, float] | None]]:
+        """The models of a role (``cv`` or ``test``) with their scores."""
+        return [(m, s) for m, s in zip(self.record.models, self.scores) if m.role == role]
+
+
+def model_scores(record: CellRecord, arrays: CellArrays, split: Split) -> list[dict[str, float] | None]:
+    """Every metric of the split's task for each model of the record, from its stored outputs."""
+    return [
+        score_outputs(split.task, split.eval_labels(model.fold), arrays.predictions(i)) if model.status == OK else None
+        for i, model in enumerate(record.models)
+    ]
+
+
+def score_cells(metric_paths: Sequence[str], split_path: str) -> list[ScoredCell]:
+    """Read every cell (metrics.json and models.npz) and score its models on the split they trained on.
+
+    Raises
+    ------
+    ValueError
+        If a cell was trained on another split than ``split_path`` holds (a stale cell must never be scored).
+    """
+    split, digest = load_split(split_path), file_digest(split_path)
+    cells = []
+    for path in metric_paths:
+        record = read_record(path)
+        if record.split_digest != digest:
+            raise ValueError(
+                f"cell {record.cell} was trained on another split than {split_path}; run the workflow again to "
+                "retrain it (Snakemake's default rerun triggers do)"
+            )
+        cells.append(ScoredCell(record, model_scores(record, read_arrays(arrays_path(path)), split)))
+    return cells
