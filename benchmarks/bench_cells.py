@@ -78,7 +78,7 @@ def one_cell(batch_size: int, fit_models: int) -> None:
     fitted = []
     for plan in plans[:fit_models]:
         m = model.build_seeded(model.mlp, DEFAULT_CELL, n_features=30, n_classes=2, seed=plan.weight_seed)
-        fitted.append(fit_one(m, plan.task, settings))
+        fitted.append(fit_one(m, plan.task, settings)[0])
     per_fit = (time.perf_counter() - t0) / fit_models
     sequential = per_fit * len(plans)
     print(f"\n## One default cell: {len(plans)} models, batch size {batch_size}, 20 epochs")

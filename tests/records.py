@@ -43,6 +43,8 @@ def cell_record(values, models=(), *, status="ok", error=None, timing=None, **fi
         split_digest=fields.pop("split_digest", "0" * 64),
         trainer=fields.pop("trainer", "fused"),
         trainer_note=fields.pop("trainer_note", None),
+        trained_from=fields.pop("trained_from", 0),
+        trained_from_note=fields.pop("trained_from_note", None),
         n_params=fields.pop("n_params", 10),
         timing=Timing(**(timing or {})),
         peak_rss_mb=fields.pop("peak_rss_mb", 100.0),

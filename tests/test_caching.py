@@ -44,6 +44,14 @@ CHANGES = {
     "figures.heatmaps": (["marginal"], 0, False),
     "figures.curves_top": (1, 0, False),
     "export.tensorboard": (False, 0, False),
+    "training.keep_state": (False, 0, False),
+    # Which cells train: a sample of the finished grid asks for cells it has.
+    "search.strategy": ("random", 0, False),
+    "search.n_cells": (2, 0, False),
+    "search.seed": (3, 0, False),
+    "search.factor": (2, 0, False),
+    "search.min_epochs": (1, 0, False),
+    "search.max_epochs": (9, 0, False),
 }
 
 
@@ -62,6 +70,8 @@ def changed_config(workdir, key: str, value) -> dict:
         config["dataset"]["target"] = "target"
     if key == "model.builder":
         (workdir / "usermlp.py").write_text(USER_MLP)
+    if key == "search.strategy":
+        config["search"]["n_cells"] = 2
     return config
 
 

@@ -170,11 +170,11 @@ def test_cell_runtime_grows_with_work_and_attempts():
     from gridflow.spec.resources import cell_runtime_minutes
 
     training = {"cv_folds": 5, "repetitions": 3, "epochs": 20}
-    small_batch = cell_runtime_minutes(training, batch_size=4, n_train_rows=455)
-    large_batch = cell_runtime_minutes(training, batch_size=32, n_train_rows=455)
-    more_epochs = cell_runtime_minutes({**training, "epochs": 200}, batch_size=32, n_train_rows=455)
+    small_batch = cell_runtime_minutes(training, epochs=20, batch_size=4, n_train_rows=455)
+    large_batch = cell_runtime_minutes(training, epochs=20, batch_size=32, n_train_rows=455)
+    more_epochs = cell_runtime_minutes(training, epochs=200, batch_size=32, n_train_rows=455)
     assert small_batch > large_batch >= 1 and more_epochs > large_batch
-    assert cell_runtime_minutes(training, 32, 455, attempt=2) == 2 * large_batch
+    assert cell_runtime_minutes(training, epochs=20, batch_size=32, n_train_rows=455, attempt=2) == 2 * large_batch
 
 
 def test_settings_sentence_for_captions_names_what_every_cell_shared():

@@ -202,7 +202,9 @@ def facts() -> dict:
     retry_mb = resources.cell_mem_mb(group, attempt=2)
     # Any cell's runtime, attempt after attempt (here a default cell of batch size 4 on breast cancer's 455 rows).
     runtime = [
-        resources.cell_runtime_minutes(training, batch_size=4, n_train_rows=455, attempt=attempt)
+        resources.cell_runtime_minutes(
+            training, epochs=training["epochs"], batch_size=4, n_train_rows=455, attempt=attempt
+        )
         for attempt in (1, 2, 3)
     ]
     (cell_threads,) = re.findall(
@@ -226,7 +228,7 @@ def facts() -> dict:
         "cells per learning rate from memory": grid_cells(grid) // len(grid["learning_rate"]) - grid_loops(grid),
         "cells from memory": grid_cells(grid) - grid_loops(grid),
         "jobs": grid_jobs(config),
-        "xla min steps": module_constants("workflow/gridflow/train/fused.py")["XLA_MIN_STEPS"],
+        "xla min steps": module_constants("workflow/gridflow/train/fused.py")["XLA_MIN_STEPS_PER_EPOCH"],
         "loops per process": LOOPS_PER_PROCESS,
         "process GB": resources.PROCESS_MB / 1000,
         "cell MB": resources.CELL_MB,
@@ -288,7 +290,7 @@ CLAIMS = [
     ),
     ("docs/how-it-works.md", r"the default grid needs (\d+) loops \([^)]*\) for its (\d+) cells", ["loops", "cells"]),
     ("docs/how-it-works.md", r"replaced after it has built (\d+) loops", ["loops per process"]),
-    ("docs/how-it-works.md", r"fewer than (\d+) optimizer steps each", ["xla min steps"]),
+    ("docs/how-it-works.md", r"fewer than\s+(\d+) optimizer steps an epoch", ["xla min steps"]),
     ("docs/how-it-works.md", r"follows the pace of the last (\d+) cells", ["progress window"]),
     ("docs/how-it-works.md", r"train cell (\d+) \.\.\. total (\d+)", ["cells", "jobs"]),
     ("docs/how-it-works.md", r"gridflow: \d+/(\d+) cells trained", ["cells"]),

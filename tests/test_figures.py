@@ -168,8 +168,7 @@ def test_learning_curves_average_cv_models_only_and_keep_stopped_ones_short():
 def test_learning_curves_of_the_top_ok_cells(run):
     table = table_of(run)
     assert top_cells(table, 2) == ["act~relu/lr~1/units~8", "act~relu/lr~0.1/units~8"]
-    cells = [cell_id(v) for v in expand_grid(GRID)]
-    text = draw(run, plot_learning_curves, summary_csv=run[0] / "summary.csv", cells=cells, metric_paths=run[1],
+    text = draw(run, plot_learning_curves, summary_csv=run[0] / "summary.csv", cells_dir=run[0] / "cells",
                 top=2, metric="accuracy", name="curves")  # fmt: skip
     assert "#1  act=relu, lr=1, units=8" in text and "#2  act=relu, lr=0.1, units=8" in text
     assert "mean CV accuracy 0.950 ± 0.010" in text and "held-out fold" in text

@@ -7,8 +7,12 @@ from gridflow.train.backend import keras_runtime
 
 keras_runtime(1)
 
-from gridflow.train.fitting import FitSettings, ModelTask  # noqa: E402
-from gridflow.train.fused import batch_schedule, fused_fit  # noqa: E402
+from gridflow.train.fitting import (  # noqa: E402
+    FitSettings,
+    ModelTask,
+    batch_schedule,  # noqa: E402
+)
+from gridflow.train.fused import fused_fit  # noqa: E402
 from gridflow.train.keras_fit import fit_one  # noqa: E402
 from gridflow.train.seeding import seeded_models  # noqa: E402
 
@@ -99,7 +103,7 @@ def test_fused_scores_like_model_fit(tasks):
     for state, task in zip(all_states, tasks):
         model = keras.models.clone_model(template)
         model.set_weights(list(state.trainable))
-        fitted.append(fit_one(model, task, settings))
+        fitted.append(fit_one(model, task, settings)[0])
     acc = [r.history["val_accuracy"][-1] for r in fused]
     ref = [r.history["val_accuracy"][-1] for r in fitted]
     assert abs(np.mean(acc) - np.mean(ref)) < 0.05
@@ -152,7 +156,7 @@ def test_a_regression_model_trains_like_model_fit_with_mean_squared_error():
         seed=7,
         task="regression",
     )  # a model of its own: fit trains it
-    reference = fit_one(model, task, settings)
+    reference = fit_one(model, task, settings)[0]
     assert set(fused.history) == set(reference.history) == {"loss", "mae", "val_loss", "val_mae"}
     np.testing.assert_allclose(fused.history["loss"], reference.history["loss"], rtol=1e-4)
     np.testing.assert_allclose(fused.history["val_mae"], reference.history["val_mae"], rtol=1e-4)

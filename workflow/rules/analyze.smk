@@ -33,9 +33,9 @@ rule importance:
 rule export_tensorboard:
     input:
         summary="results/summary.csv",
-        metrics=cell_metrics_files(),
+        metrics=cell_metrics_files,
         # Read beside each metrics file: what the cell's models computed.
-        arrays=cell_arrays_files(),
+        arrays=cell_arrays_files,
     output:
         # The experiment's config; beside it one run folder per cell, rewritten only when it changed.
         "results/tensorboard/events.out.tfevents.gridflow",

@@ -1,4 +1,5 @@
 # The config check, the grid's cells, and the paths and input functions every rule uses.
+import json
 import os
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from gridflow.data.feasible import check_data
 from gridflow.errors import ConfigError
 from gridflow.report.figures.heatmaps import FLAVOURS
 from gridflow.spec import grid as gridlib
+from gridflow.spec import search as searchlib
 from gridflow.spec.check import validate_config
 from gridflow.spec.datasets import BUILTIN_DATASETS
 from gridflow.spec.key import shared_settings, split_settings
@@ -33,12 +35,36 @@ try:
 except ConfigError as error:
     sys.exit(f"gridflow: config error: {error}")
 
-CELLS = gridlib.cells_by_id(config["grid"])
+SEARCH = config["search"]
+HALVING = SEARCH["strategy"] == "halving"
+# The grid's cells, or the random sample of them the run trains.
+GRID_CELLS = gridlib.cells_by_id(config["grid"])
+if SEARCH["strategy"] == "random":
+    GRID_CELLS = searchlib.sampled_cells(GRID_CELLS, SEARCH["n_cells"], SEARCH["seed"])
+# The epochs a cell trains for in turn, each going on from the one before: a halving search's rounds, or an
+# epochs axis's values; none otherwise.
+if HALVING:
+    BUDGETS = searchlib.halving_budgets(
+        len(GRID_CELLS), factor=SEARCH["factor"], min_epochs=SEARCH["min_epochs"], max_epochs=SEARCH["max_epochs"]
+    )
+else:
+    BUDGETS = sorted(gridlib.canonical_value(v) for v in config["grid"].get("epochs", []))
+# Every cell a job may train: with halving, each grid cell at each round's epochs.
+CELLS = {
+    gridlib.cell_id({**values, "epochs": epochs}): {**values, "epochs": epochs}
+    for values in GRID_CELLS.values()
+    for epochs in BUDGETS
+} if HALVING else GRID_CELLS  # fmt: skip
 AXES = sorted(config["grid"])
-# What every cell's training depends on besides its own values: the settings part of its key.
-CELL_SETTINGS = shared_settings(
-    config, builder_source=builder_source_digest(config["model"]["builder"], BUILDER_SEARCH_PATH)
-)
+# The summary's axes: a halving search's cells also differ in their epochs.
+SUMMARY_AXES = sorted([*AXES, searchlib.BUDGET_AXIS]) if HALVING else AXES
+# What a cell's training depends on besides its own values, the settings part of its key: one for every cell,
+# or one per optimizer when the optimizer is an axis (SGD's momentum is no part of an Adam cell's).
+BUILDER_SOURCE = builder_source_digest(config["model"]["builder"], BUILDER_SEARCH_PATH)
+CELL_SETTINGS = {
+    optimizer: shared_settings(config, builder_source=BUILDER_SOURCE, optimizer=optimizer)
+    for optimizer in config["grid"].get("optimizer", [None])
+}
 SPLIT_SETTINGS = split_settings(config)
 # One line on how every cell trained, for the report's captions.
 ABOUT_CELLS = describe_settings(config)
@@ -57,34 +83,72 @@ localrules:
     plot_learning_curves,
     plot_cost,
     plot_importance,
+    plot_rounds,
+    select_round,
 
 
 wildcard_constraints:
     cell=gridlib.cell_id_pattern(),
+    round=r"\d+",
     a="|".join(AXES),
     b="|".join(AXES),
     axis="|".join(AXES),
     flavour="|".join(FLAVOURS),
 
 
+def round_cells(round_):
+    """The cells round ``round_`` of a halving search trains: every grid cell in round 0, then those the round
+    before chose (read from its checkpoint's file), each at the round's epochs."""
+    if round_ == 0:
+        going_on = list(GRID_CELLS)
+    else:
+        chosen = checkpoints.select_round.get(round=round_ - 1).output[0]
+        going_on = json.loads(Path(chosen).read_text())["survivors"]
+    return [gridlib.cell_id({**GRID_CELLS[cell], "epochs": BUDGETS[round_]}) for cell in going_on]
+
+
 def cell_ids():
-    """Ids of every cell of the current grid, in grid order."""
-    return list(CELLS)
+    """Ids of every cell the run trains, in grid order (a halving search: round by round)."""
+    return [cell for round_ in range(len(BUDGETS)) for cell in round_cells(round_)] if HALVING else list(CELLS)
 
 
-def cell_metrics_files():
-    """The metrics file of every cell of the current grid."""
+def cell_metrics_files(wildcards=None):
+    """The metrics file of every cell the run trains."""
     return [f"results/cells/{cell}/metrics.json" for cell in cell_ids()]
 
 
-def cell_arrays_files():
+def cell_arrays_files(wildcards=None):
     """What every cell's models computed (models.npz beside each metrics file)."""
     return [f"results/cells/{cell}/models.npz" for cell in cell_ids()]
+
+
+def round_metrics_files(wildcards):
+    """The metrics file of every cell of a halving round."""
+    return [f"results/cells/{cell}/metrics.json" for cell in round_cells(int(wildcards.round))]
+
+
+def round_arrays_files(wildcards):
+    """What every cell of a halving round computed."""
+    return [f"results/cells/{cell}/models.npz" for cell in round_cells(int(wildcards.round))]
 
 
 def cell_values(wildcards):
     """The axis values of the cell a job trains."""
     return CELLS[wildcards.cell]
+
+
+def cell_settings(wildcards):
+    """The settings part of a cell's key (its values are the other part)."""
+    return CELL_SETTINGS[CELLS[wildcards.cell].get("optimizer")]
+
+
+def smaller_budget_files(wildcards):
+    """The metrics file of this cell at the next smaller budget, if the run trains one: the cell goes on from its
+    kept state. ancient: that it is there orders the jobs; its age must not retrain this cell."""
+    values = CELLS[wildcards.cell]
+    smaller = [epochs for epochs in BUDGETS if epochs < values.get("epochs", 0)]
+    previous = gridlib.cell_id({**values, "epochs": smaller[-1]}) if smaller else None
+    return [ancient(f"results/cells/{previous}/metrics.json")] if previous in CELLS else []
 
 
 def figure_files():
@@ -95,7 +159,7 @@ def figure_files():
     ]  # fmt: skip
     figures += [f"effects/{axis}" for axis in AXES]
     figures += ["learning_curves"] if config["figures"]["curves_top"] else []
-    figures += ["cost", "importance"]
+    figures += ["cost", "importance"] + (["rounds"] if HALVING else [])
     return [f"results/figures/{name}.{ext}" for name in figures for ext in ("png", "svg")]
 
 

@@ -33,9 +33,15 @@ def figure_processes():
 
 def cell_runtime(wildcards, attempt):
     """Minutes a cell job may need: grows with epochs, models and smaller batches."""
-    batch_size = training_value(CELLS[wildcards.cell], config["training"], "batch_size")
+    values, training = CELLS[wildcards.cell], config["training"]
     n_train = int(N_ROWS * (1 - config["split"]["test_size"]))
-    return cell_runtime_minutes(config["training"], batch_size, n_train, attempt)
+    return cell_runtime_minutes(
+        training,
+        epochs=training_value(values, training, "epochs"),
+        batch_size=training_value(values, training, "batch_size"),
+        n_train_rows=n_train,
+        attempt=attempt,
+    )
 
 
 def cell_attempt(wildcards, attempt):
@@ -63,6 +69,17 @@ mend_job_error_reports()
 def start_progress():
     """Count the cells this run trains (its DAG is built by now)."""
     PROGRESS.start(total=sum(job.rule.name == "train_cell" for job in workflow.dag.needrun_jobs()))
+
+
+def cell_job(threads, attempt):
+    """How a cell's job runs: TensorFlow's threads, the training process's cells at once, which attempt it is,
+    and whether it keeps its end state (read here, not a param: changing it must retrain nothing)."""
+    return {
+        "threads": training_threads(threads),
+        "workers": cell_workers(),
+        "attempt": attempt,
+        "keep_state": config["training"]["keep_state"],
+    }
 
 
 def show_progress(record):

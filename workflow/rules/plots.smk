@@ -4,6 +4,7 @@ from gridflow.report.figures.effects import plot_marginal_effect
 from gridflow.report.figures.heatmaps import plot_heatmap
 from gridflow.report.figures.importance import plot_importance
 from gridflow.report.figures.pool import draw
+from gridflow.report.figures.rounds import plot_rounds
 
 
 rule plot_heatmap:
@@ -74,9 +75,9 @@ rule plot_marginal_effect:
 rule plot_learning_curves:
     input:
         summary="results/summary.csv",
-        metrics=cell_metrics_files(),
+        metrics=cell_metrics_files,
         # Read beside each metrics file: what the cell's models computed.
-        arrays=cell_arrays_files(),
+        arrays=cell_arrays_files,
     output:
         png=report(
             "results/figures/learning_curves.png",
@@ -88,7 +89,6 @@ rule plot_learning_curves:
     log:
         "results/logs/plot_learning_curves/plot_learning_curves.log",
     params:
-        cells=cell_ids(),
         top=config["figures"]["curves_top"],
         metric=config["training"]["metric"],
         about=ABOUT_CELLS,
@@ -97,8 +97,7 @@ rule plot_learning_curves:
             plot_learning_curves,
             processes=figure_processes(),
             summary_csv=input.summary,
-            cells=params.cells,
-            metric_paths=list(input.metrics),
+            cells_dir="results/cells",
             top=params.top,
             metric=params.metric,
             outputs=list(output),
@@ -154,6 +153,36 @@ rule plot_importance:
             plot_importance,
             processes=figure_processes(),
             importance_csv=input[0],
+            metric=params.metric,
+            outputs=list(output),
+            log_path=log[0],
+        )
+
+
+# Only a halving search has rounds to draw (figure_files lists this figure then).
+rule plot_rounds:
+    input:
+        summary="results/summary.csv",
+        best="results/best.json",
+    output:
+        png=report(
+            "results/figures/rounds.png",
+            caption="../report/rounds.rst",
+            category="Halving",
+            labels={"figure": "rounds"},
+        ),
+        svg="results/figures/rounds.svg",
+    log:
+        "results/logs/plot_rounds/plot_rounds.log",
+    params:
+        metric=config["training"]["metric"],
+        about=ABOUT_CELLS,
+    run:
+        draw(
+            plot_rounds,
+            processes=figure_processes(),
+            summary_csv=input.summary,
+            best_json=input.best,
             metric=params.metric,
             outputs=list(output),
             log_path=log[0],

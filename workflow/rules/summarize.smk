@@ -4,9 +4,9 @@ from gridflow.analysis.summary import write_summary
 
 rule summarize:
     input:
-        metrics=cell_metrics_files(),
+        metrics=cell_metrics_files,
         # Read beside each metrics file: what the cell's models computed.
-        arrays=cell_arrays_files(),
+        arrays=cell_arrays_files,
         split="results/data/split.npz",
     output:
         summary=report(
@@ -21,15 +21,19 @@ rule summarize:
     params:
         # A new gridflow version may add columns: redo the summary (not the cells) after an upgrade.
         gridflow=gridflow_version,
-        axes=AXES,
+        axes=SUMMARY_AXES,
         metric=config["training"]["metric"],
         alpha=config["analysis"]["alpha"],
+        search=SEARCH,
+        budgets=BUDGETS if HALVING else None,
     run:
         write_summary(
             metric_paths=list(input.metrics),
             axes=params.axes,
             metric=params.metric,
             alpha=params.alpha,
+            search=params.search,
+            budgets=params.budgets,
             split_path=input.split,
             csv_path=output.summary,
             best_path=output.best,

@@ -9,6 +9,8 @@ from gridflow.train.cell import train_cell  # imports TensorFlow only when a cel
 rule train_cell:
     input:
         split="results/data/split.npz",
+        # The cell at the next smaller budget, if the run trains one: this cell goes on from its kept state.
+        smaller=smaller_budget_files,
     output:
         # The record, and beside it what the models computed (scores are computed from it downstream).
         metrics="results/cells/{cell}/metrics.json",
@@ -25,7 +27,7 @@ rule train_cell:
     # The cell's key (gridflow.spec.key): its values and exactly the settings that shape its training.
     params:
         values=cell_values,
-        settings=CELL_SETTINGS,
+        settings=cell_settings,
     run:
         record = train_cell(
             split=input.split,
@@ -33,8 +35,7 @@ rule train_cell:
             settings=params.settings,
             metrics=output.metrics,
             log=log[0],
-            threads=training_threads(threads),
-            workers=cell_workers(),
-            attempt=resources.attempt,
+            previous=list(input.smaller),
+            **cell_job(threads, resources.attempt),
         )
         show_progress(record)

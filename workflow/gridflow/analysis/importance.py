@@ -19,7 +19,7 @@ from gridflow.analysis.folds import fold_means
 from gridflow.analysis.subgrid import cube, kept_by_name
 from gridflow.io import atomic_path
 from gridflow.logs import job_log
-from gridflow.results.grammar import read_summary, split_columns
+from gridflow.results.grammar import grid_rows, read_summary, split_columns
 
 IMPORTANCE_COLUMNS = ["term", "kind", "df", "share", "share_low", "share_high", "noise_share"]
 
@@ -205,7 +205,7 @@ def write_importance(
     ``n_folds`` and ``left_out`` (JSON: the axis values left out to make the grid complete).
     """
     with job_log(log_path) as log:
-        table = read_summary(summary_csv)
+        table = grid_rows(read_summary(summary_csv))  # a halving search: its round 0, the complete grid
         shares = importance(table, grid, metric, folds=folds)
         about = dict(shares.attrs)  # pandas does not promise to keep attrs through assign
         shares = shares.assign(

@@ -80,6 +80,8 @@ def cell_row(cell: ScoredCell, axes: Sequence[str], *, metrics: Sequence[str], l
     # (built by an earlier cell of this process); and how it ran: xla or graph. Empty for model.fit.
     row["loop_source"] = timing.loop_source or ""
     row["loop_mode"] = timing.loop_mode or ""
+    # The epoch its training began at: 0, or the epochs of the kept state it went on from.
+    row["trained_from"] = record.trained_from
     row["n_params"] = record.n_params
     row["status"] = record.status
     row["error"] = record.error or ""
@@ -95,30 +97,51 @@ def _rank(table: pd.DataFrame, metric: str) -> pd.Series:
     return score.rank(method="min", ascending=False).astype(int)
 
 
-def summarize(cells: Sequence[ScoredCell], axes: Sequence[str], metric: str, *, alpha: float = 0.05) -> pd.DataFrame:
+def summarize(
+    cells: Sequence[ScoredCell],
+    axes: Sequence[str],
+    metric: str,
+    *,
+    alpha: float = 0.05,
+    budgets: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """The summary table, ranked by the CV mean of ``metric`` (1 = best).
 
     Every metric gets its ``rank_test_<metric>``; rows are sorted by the
     selection metric's rank, then by cell id, so the table does not depend on
     the order of ``cells``. ``p_vs_best`` and ``tied_with_best`` compare each
     cell with the best on the shared splits at level ``alpha``.
+
+    A halving search (``budgets``: the epochs of its rounds, ``epochs`` among
+    ``axes``) adds scikit-learn's ``iter`` and ``n_resources`` columns: as in
+    ``HalvingGridSearchCV``, a row is a cell in a round, the ranks are over
+    every row, and the best cell is the best of the last round; its rows come
+    first, and only they are compared with the best.
     """
     layout = cv_layout(cells)
     metrics = task_metrics(metric)
     table = pd.DataFrame([cell_row(c, axes, metrics=metrics, layout=layout) for c in cells])
+    if budgets:
+        epochs = table[grammar.param_column("epochs")]
+        at = table.columns.get_loc("params") + 1
+        table.insert(at, "iter", [list(budgets).index(e) for e in epochs])
+        table.insert(at + 1, "n_resources", epochs.astype(int))
     for name in metrics:
         position = table.columns.get_loc(std_column(name)) + 1
         table.insert(position, rank_column(name), _rank(table, name))
-    table = table.sort_values([rank_column(metric), "cell"], kind="stable").reset_index(drop=True)
+    order = (["iter"] if budgets else []) + [rank_column(metric), "cell"]
+    ascending = ([False] if budgets else []) + [True, True]
+    table = table.sort_values(order, ascending=ascending, kind="stable").reset_index(drop=True)
+    last = table["iter"] == table["iter"].max() if budgets else pd.Series(True, index=table.index)
     compared = compare_with_best(
-        table,
+        table[last],
         metric,
         n_train=layout.n_train,
         n_test=layout.n_test,
         folds=max(layout.folds, 1),
         alpha=alpha,
         lower_is_better=metric in LOWER_IS_BETTER,
-    )
+    ).reindex(table.index)
     return table.assign(p_vs_best=compared["p_vs_best"], tied_with_best=compared["tied_with_best"])
 
 
@@ -166,12 +189,39 @@ def write_summary(
     csv_path: str,
     best_path: str,
     log_path: str,
+    search: Mapping | None = None,
+    budgets: Sequence[int] | None = None,
 ) -> None:
-    """Score every cell from its files, write summary.csv and best.json atomically: the body of rule summarize."""
+    """Score every cell from its files, write summary.csv and best.json atomically: the body of rule summarize.
+
+    ``search`` (the config's) and, for a halving search, ``budgets`` say how the cells were chosen; best.json
+    says it too, with what the search trained against the exhaustive grid.
+    """
     with job_log(log_path) as log:
-        table = summarize(score_cells(metric_paths, split_path), axes, metric, alpha=alpha)
+        table = summarize(score_cells(metric_paths, split_path), axes, metric, alpha=alpha, budgets=budgets)
         with atomic_path(csv_path) as tmp:
             table.to_csv(tmp, index=False)
         best = best_cell(table, metric, baseline_scores(split_path))
-        write_json(best, best_path)
+        write_json({**best, "search": search_report(table, search or {"strategy": "grid"})}, best_path)
         log.info("%d cells, %s; best: %s", len(table), table["status"].value_counts().to_dict(), best["cell"])
+
+
+def search_report(table: pd.DataFrame, search: Mapping) -> dict:
+    """How the search chose the summary's cells, for best.json.
+
+    A halving search adds its rounds (epochs and cells each) and what it trained, in cell-epochs (a cell's models
+    for one epoch): ``cell_epochs_trained`` (each cell's epochs less those it went on from) against
+    ``cell_epochs_exhaustive`` (every cell of round 0 for the last round's epochs, the grid a search without
+    halving trains).
+    """
+    report: dict = {"strategy": search["strategy"]}
+    if search["strategy"] == "random":
+        report |= {"n_cells": int(len(table)), "seed": search["seed"]}
+    if "iter" not in table:
+        return report
+    rounds = table.groupby("iter")["n_resources"].agg(["max", "size"])
+    report["factor"] = search["factor"]
+    report["rounds"] = [{"epochs": int(e), "cells": int(n)} for e, n in zip(rounds["max"], rounds["size"])]
+    report["cell_epochs_trained"] = int((table["n_resources"] - table["trained_from"]).sum())
+    report["cell_epochs_exhaustive"] = int(rounds["size"].iloc[0] * rounds["max"].iloc[-1])
+    return report

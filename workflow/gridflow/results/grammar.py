@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from gridflow.spec.search import without_budget
+
 # Where a score was measured: "test" is the held-out CV fold (scikit-learn's word), "holdout" the test part.
 CV = "test"
 HOLDOUT = "holdout"
@@ -84,3 +86,11 @@ def tied_cells(table: pd.DataFrame) -> pd.Series:
 def tie_tested(table: pd.DataFrame) -> bool:
     """Whether the t-test compared any cell with the best (not with one validation part, or one ok cell)."""
     return bool(table["p_vs_best"].notna().sum() > 1)
+
+
+def grid_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the complete grid, named as the grid names its cells: every row, or for a halving search its
+    round 0, where every cell trained for the same epochs (later rounds hold only the best, for longer)."""
+    if "iter" not in table:
+        return table
+    return table[table["iter"] == 0].assign(cell=lambda rows: rows["cell"].map(without_budget))

@@ -92,6 +92,8 @@ class CellRecord:
     split_digest: str
     trainer: str | None
     trainer_note: str | None
+    trained_from: int  # the epoch training began at: 0, or the epochs of the kept state it went on from
+    trained_from_note: str | None
     n_params: int | None
     timing: Timing
     peak_rss_mb: float

@@ -56,8 +56,13 @@ class Axis:
 KNOWN_AXES = {
     axis.name: axis
     for axis in (
+        # The epochs are no part of the compiled loop: it runs one epoch a call.
+        Axis("epochs", "training", "a whole number >= 1", _positive_int, loop_input=True),
         Axis("batch_size", "training", "a whole number >= 1", _positive_int, loop_input=False),
         Axis("learning_rate", "training", "a number > 0", _positive_number, loop_input=True),
+        Axis("optimizer", "training", "one of sgd, adam", lambda v: v in ("sgd", "adam"), loop_input=False),
+        # Momentum's value is an input of the loop, whether SGD has any is not: 0 and 0.9 are two loops.
+        Axis("momentum", "training", "a number in [0, 1)", _rate, loop_input=False),
         Axis("hidden_units", "model", "a whole number >= 1", _positive_int, loop_input=False),
         Axis("dropout", "model", "a number in [0, 1)", _rate, loop_input=True),
         Axis("activation", "model", "one of " + ", ".join(ACTIVATIONS), lambda v: v in ACTIVATIONS, loop_input=False),

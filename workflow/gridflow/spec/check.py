@@ -12,6 +12,7 @@ from gridflow.errors import ConfigError
 from gridflow.spec.axes import check_grid
 from gridflow.spec.metrics import METRICS_BY_TASK
 from gridflow.spec.schema import check_schema, load_schema
+from gridflow.spec.search import check_search
 from gridflow.spec.signature import builder_axes
 
 
@@ -50,3 +51,4 @@ def validate_config(config: dict, schema_path: str | Path, search_path: list[str
     validate(config, str(schema_path))  # cannot fail now; fills in the defaults
     check_training(config["training"], config["dataset"]["task"])
     check_grid(config["grid"], builder_axes(config["model"]["builder"], search_path))
+    check_search(config)

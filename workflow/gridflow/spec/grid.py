@@ -60,6 +60,11 @@ def cell_id(values: Mapping[str, object]) -> str:
     return PART_SEPARATOR.join(f"{axis}{VALUE_SEPARATOR}{format_value(values[axis])}" for axis in sorted(values))
 
 
+def join_cell_id(parts: Mapping[str, str]) -> str:
+    """The id of a cell from its axes' formatted values (``parse_cell_id``'s output, changed or not)."""
+    return PART_SEPARATOR.join(f"{axis}{VALUE_SEPARATOR}{parts[axis]}" for axis in sorted(parts))
+
+
 def parse_cell_id(cell: str) -> dict[str, str]:
     """Axis -> formatted value of a cell id: the inverse of ``cell_id`` up to formatting."""
     return dict(part.split(VALUE_SEPARATOR, 1) for part in cell.split(PART_SEPARATOR))

@@ -47,8 +47,13 @@ SHAPES_TRAINING = frozenset(
 )  # fmt: skip
 # Keys that only rank, analyse, draw or export: changing them retrains nothing.
 DOES_NOT_SHAPE_TRAINING = frozenset(
-    {"training.metric", "analysis.alpha", "export.tensorboard", "figures.heatmaps", "figures.curves_top"}
-)
+    {
+        "training.metric", "training.keep_state", "analysis.alpha", "export.tensorboard", "figures.heatmaps",
+        "figures.curves_top",
+        # Which cells train and for how long: a cell's own values and epochs say what it computes.
+        "search.strategy", "search.n_cells", "search.seed", "search.factor", "search.min_epochs", "search.max_epochs",
+    }
+)  # fmt: skip
 # Keys added after results existed -> the value that trains as before they existed; left out of the key at it.
 ADDED_LATER = {"dataset.task": "classification"}
 # The sections a cell's settings hold, as the trainer reads them.
@@ -78,6 +83,8 @@ def shared_settings(config: Mapping, *, builder_source: str, optimizer: str | No
     for axis in TRAINING_AXES:
         if axis in config["grid"]:
             training[axis] = None  # every cell trains with its own value
+    if config.get("search", {}).get("strategy") == "halving":
+        training["epochs"] = None  # every cell trains for its round's epochs
     if (optimizer or training["optimizer"]) != "sgd":
         training["momentum"] = 0.0  # only SGD has momentum
     if training["cv_folds"]:
@@ -108,3 +115,14 @@ def key_digest(key: Mapping) -> str:
     """A short stable fingerprint of a key (any dict order)."""
     text = json.dumps(key, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def budget_free_digest(values: Mapping, settings: Mapping) -> str:
+    """The digest of a cell's key without its epochs: cells equal in it are one training at different budgets,
+    so each can go on from another's state (gridflow.train.state)."""
+    training = {k: v for k, v in settings["training"].items() if k != "epochs"}
+    free = {
+        "values": {k: v for k, v in values.items() if k != "epochs"},
+        "settings": {**settings, "training": training},
+    }
+    return key_digest(free)

@@ -11,7 +11,9 @@ PROCESS_MB = 1500
 CELL_MB = 100
 
 
-def cell_runtime_minutes(training: Mapping, batch_size: int, n_train_rows: int, attempt: int = 1) -> int:
+def cell_runtime_minutes(
+    training: Mapping, *, epochs: int, batch_size: int, n_train_rows: int, attempt: int = 1
+) -> int:
     """An honest upper bound of one cell job's wall time, for a scheduler.
 
     One minute of start-up (imports, compiling) plus every model's steps at
@@ -20,7 +22,7 @@ def cell_runtime_minutes(training: Mapping, batch_size: int, n_train_rows: int, 
     """
     folds = training["cv_folds"] or 1
     models = training["repetitions"] * (folds + 1)
-    steps = training["epochs"] * -(-n_train_rows // batch_size)
+    steps = epochs * -(-n_train_rows // batch_size)
     seconds = 60 + models * steps * 0.003
     return int(-(-seconds // 60)) * 2 ** (attempt - 1)
 

@@ -14,8 +14,7 @@ import os
 import platform
 import resource
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -25,11 +24,13 @@ from gridflow.logs import job_log
 from gridflow.results.arrays import CellArrays, cell_arrays, write_arrays
 from gridflow.results.record import CellRecord, Execution, ModelRecord, Seeds, Timing, arrays_path, write_record
 from gridflow.spec import grid
-from gridflow.spec.axes import split_axes, training_value
-from gridflow.spec.key import key_digest, trained_settings
+from gridflow.spec.axes import training_value
+from gridflow.spec.key import budget_free_digest, key_digest, trained_settings
 from gridflow.train import kept
 from gridflow.train.fitting import HISTORY_KEYS_BY_TASK, FitSettings, ModelResult
 from gridflow.train.plan import CellPlan, ModelPlan, class_weights, plan_cell
+from gridflow.train.state import find_start, state_path, write_state
+from gridflow.train.trainers import Outcome, Start, build_and_fit
 from gridflow.train.workers import run_in_worker
 
 
@@ -40,6 +41,8 @@ def train_cell(
     settings: Mapping,
     metrics: str,
     log: str,
+    previous: Sequence[str] = (),
+    keep_state: bool = True,
     threads: int = 1,
     workers: int = 0,
     attempt: int = 1,
@@ -47,6 +50,11 @@ def train_cell(
     """The body of rule train_cell: train every model of one cell and write its metrics.json and models.npz.
 
     ``settings`` are the settings part of the cell's key (gridflow.spec.key).
+    ``previous``: metrics files of cells that are this one at a smaller budget
+    (the next smaller value of an epochs axis, the round before of a halving
+    search); the cell goes on from the kept state with the most epochs below
+    its own, of those and its own folder's (gridflow.train.state), and keeps
+    its own end state when ``keep_state``.
 
     A user's builder or model that raises makes the cell 'failed' (with the
     message); a model whose loss turns NaN or infinite makes it 'diverged'.
@@ -56,21 +64,32 @@ def train_cell(
     A retry (``attempt`` > 1) restores the cell's kept record if it finished
     in an earlier attempt (see gridflow.train.kept). Returns the record written.
     """
+    cell = {"metrics": metrics, "log": log, "previous": list(previous), "keep_state": keep_state, "attempt": attempt}
     if workers:
         # The training process runs `workers` cells at once: TensorFlow gets a thread for each.
-        cell = {"metrics": metrics, "log": log, "threads": workers, "attempt": attempt}
         return run_in_worker(
-            train_cell_in_process, split, dict(values), dict(settings), slots=workers, stderr_path=log, **cell
-        )
-    return train_cell_in_process(split, values, settings, metrics=metrics, log=log, threads=threads, attempt=attempt)
+            train_cell_in_process, split, dict(values), dict(settings), slots=workers, stderr_path=log, threads=workers,
+            **cell,
+        )  # fmt: skip
+    return train_cell_in_process(split, values, settings, threads=threads, **cell)
 
 
 def train_cell_in_process(
-    split: str, values: Mapping, settings: Mapping, *, metrics: str, log: str, threads: int = 1, attempt: int = 1
+    split: str,
+    values: Mapping,
+    settings: Mapping,
+    *,
+    metrics: str,
+    log: str,
+    previous: Sequence[str] = (),
+    keep_state: bool = True,
+    threads: int = 1,
+    attempt: int = 1,
 ) -> CellRecord:
     """Train one cell in this process (or restore it on a retry); returns the record written to ``metrics``.
 
-    Its arrays go to models.npz beside it, written first: a metrics.json is never without them.
+    Its arrays go to models.npz beside it, written first: a metrics.json is never without them. Its end state
+    goes to state.npz beside them last (or, without ``keep_state``, an older one there is removed).
     """
     with job_log(log) as logger:
         key = kept.result_key(values=values, settings=settings, split_path=split)
@@ -78,10 +97,17 @@ def train_cell_in_process(
         if record is not None:
             logger.info("cell %s: %s, kept from an earlier attempt of its job", record.cell, record.status)
             return record
-        record, arrays = _train(split_path=split, values=values, settings=settings, threads=threads, log=logger)
+        candidates = [state_path(metrics)] + [state_path(p) for p in previous]
+        record, arrays, end = _train(split_path=split, values=values, settings=settings, threads=threads,
+                                     candidates=candidates, log=logger)  # fmt: skip
         write_arrays(arrays, arrays_path(metrics))
         write_record(record, metrics)
         kept.keep(key, metrics)
+        if keep_state and end is not None:
+            write_state(end.state, state_path(metrics), key=budget_free_digest(values, settings), trainer=end.trainer,
+                        loop_mode=end.timing.loop_mode)  # fmt: skip
+        elif not keep_state:
+            state_path(metrics).unlink(missing_ok=True)
         logger.info("cell %s: %s in %.2f s", record.cell, record.status, record.timing.total_seconds)
     return record
 
@@ -89,20 +115,23 @@ def train_cell_in_process(
 def fit_settings(values: Mapping, training: Mapping, plan: CellPlan) -> FitSettings:
     """The cell's training settings: its own training axes, else the config's ``training`` defaults."""
     return FitSettings(
-        epochs=training["epochs"],
+        epochs=int(training_value(values, training, "epochs")),
         batch_size=int(training_value(values, training, "batch_size")),
         learning_rate=float(training_value(values, training, "learning_rate")),
-        optimizer=training["optimizer"],
-        momentum=training["momentum"],
+        optimizer=training_value(values, training, "optimizer"),
+        momentum=float(training_value(values, training, "momentum")),
         class_weight=class_weights(plan.y_train, plan.n_classes, training["class_weight"]),
         task=plan.task,
     )
 
 
 def _train(
-    *, split_path: str, values: Mapping, settings: Mapping, threads: int, log: logging.Logger
-) -> tuple[CellRecord, CellArrays]:
-    """Plan, build and fit the cell's models; returns its record and what its models computed."""
+    *, split_path: str, values: Mapping, settings: Mapping, threads: int, candidates: Sequence, log: logging.Logger
+) -> tuple[CellRecord, CellArrays, Outcome | None]:
+    """Plan, build and fit the cell's models, going on from a kept state of ``candidates`` if one fits.
+
+    Returns its record, what its models computed, and the training's outcome (None if it failed: no state).
+    """
     started = time.perf_counter()
     from gridflow.train.backend import keras_runtime
 
@@ -118,7 +147,8 @@ def _train(
     )
     fit = fit_settings(values, training, plan)
     log.info("cell %s: %d models, %s", grid.cell_id(values), len(plan.models), fit)
-    outcome = _build_and_fit(plan=plan, fit=fit, values=values, settings=settings, log=log)
+    start, passed_over = _start(candidates, key=budget_free_digest(values, key["settings"]), epochs=fit.epochs)
+    outcome = build_and_fit(plan=plan, fit=fit, values=values, settings=settings, start=start, log=log)
     fit_share = (outcome.timing.fit_seconds or 0.0) / len(plan.models)
     models = [_model_record(p, r, fit_seconds=fit_share) for p, r in zip(plan.models, outcome.results)]
     status = "diverged" if any(m.status == "diverged" for m in models) else outcome.status
@@ -132,6 +162,8 @@ def _train(
         split_digest=file_digest(split_path),
         trainer=outcome.trainer,
         trainer_note=outcome.note,
+        trained_from=outcome.trained_from,
+        trained_from_note=_trained_from_note(outcome, start, passed_over),
         n_params=outcome.n_params,
         timing=Timing(**{**vars(outcome.timing), "total_seconds": time.perf_counter() - started}),
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -141,7 +173,25 @@ def _train(
         ),
         models=models,
     )
-    return record, _arrays(plan, outcome.results)
+    return record, _arrays(plan, outcome.results), outcome if outcome.status == "ok" else None
+
+
+def _start(candidates: Sequence, *, key: str, epochs: int) -> tuple[Start | None, str]:
+    """The kept state this cell goes on from, if any, and why kept states were passed over."""
+    state, about, passed_over = find_start(candidates, key=key, epochs=epochs)
+    return (None if state is None else Start(state, about["trainer"], about["loop_mode"])), passed_over
+
+
+def _trained_from_note(outcome: Outcome, start: Start | None, passed_over: str) -> str | None:
+    """Where the cell's training began, in words, when it is not plainly epoch 0."""
+    if outcome.trained_from:
+        return f"went on from its kept state after {outcome.trained_from} epochs"
+    if start is not None and outcome.status == "ok":
+        return (
+            f"trained from epoch 0: its kept state after {start.state.epochs} epochs is of the {start.trainer} "
+            f"trainer{'' if outcome.note is None else f' ({outcome.note})'}"
+        )
+    return f"trained from epoch 0: {passed_over}" if passed_over else None
 
 
 def _arrays(plan: CellPlan, results: list[ModelResult]) -> CellArrays:
@@ -155,87 +205,6 @@ def _arrays(plan: CellPlan, results: list[ModelResult]) -> CellArrays:
         label_center=[t.label_center for t in tasks] if regression else None,
         label_scale=[t.label_scale for t in tasks] if regression else None,
     )
-
-
-@dataclass
-class _Outcome:
-    """What building and fitting a cell's models gave: results, or the failure that stopped them."""
-
-    status: str = "ok"
-    error: str | None = None
-    trainer: str | None = None
-    note: str | None = None
-    n_params: int | None = None
-    results: list[ModelResult] = field(default_factory=list)
-    timing: Timing = Timing()
-
-
-def _build_and_fit(*, plan: CellPlan, fit: FitSettings, values: Mapping, settings: Mapping, log) -> _Outcome:
-    """Build the seeded models and train them; a builder or model that raises makes the cell 'failed'."""
-    from gridflow.train.seeding import seeded_models
-
-    outcome = _Outcome()
-    _, model_axes = split_axes(values)
-    builder = settings["model"]["builder"]
-    try:
-        t0 = time.perf_counter()
-        built = seeded_models(
-            builder,
-            model_axes,
-            n_features=plan.n_features,
-            n_classes=plan.n_classes,
-            seeds=[p.weight_seed for p in plan.models],
-            task=plan.task,
-        )
-        outcome.n_params = int(built.template.count_params())
-        outcome.timing = Timing(build_seconds=time.perf_counter() - t0)
-        result, outcome.note = _fit(
-            built=built, plan=plan, fit=fit, trainer=settings["training"]["trainer"], builder=builder,
-            model_axes=model_axes, log=log,
-        )  # fmt: skip
-        outcome.trainer, outcome.results = result.trainer, result.models
-        outcome.timing = Timing(
-            build_seconds=outcome.timing.build_seconds,
-            fit_seconds=result.seconds,
-            loop_source=result.loop_source,
-            loop_mode=result.loop_mode,
-        )
-    except MemoryError:
-        raise
-    except Exception as failure:  # the user's builder or model rejected these values
-        log.exception("cell failed")
-        outcome.status, outcome.error = "failed", f"{type(failure).__name__}: {failure}".splitlines()[0]
-    return outcome
-
-
-def _fit(*, built, plan: CellPlan, fit: FitSettings, trainer: str, builder: str, model_axes, log):
-    """Train with the fused loop, or with model.fit where asked or needed; returns (FitResult, note)."""
-    from gridflow.train import fused, keras_fit
-    from gridflow.train.builders import resolve_builder
-    from gridflow.train.seeding import build_seeded
-
-    tasks = [p.task for p in plan.models]
-    note = None
-    if trainer != "fit":
-        # Without a fingerprint, only cells of the same builder and axis values share a loop.
-        architecture = built.fingerprint or f"{builder}:{grid.cell_id(model_axes) if model_axes else ''}"
-        try:
-            result = fused.fused_fit(built.template, built.states, tasks, fit, architecture=architecture)
-            if result.note:
-                log.warning(result.note)
-            return result, result.note
-        except fused.UnsupportedModel as reason:
-            if trainer == "fused":
-                raise
-            note = f"fell back to model.fit: {reason}".splitlines()[0]
-            log.warning(note)
-    build = resolve_builder(builder)
-    models = [
-        build_seeded(build, model_axes, n_features=plan.n_features, n_classes=plan.n_classes, seed=p.weight_seed,
-                     task=plan.task)
-        for p in plan.models
-    ]  # fmt: skip
-    return keras_fit.fit_models(models, tasks, fit), note
 
 
 def _model_record(plan: ModelPlan, result: ModelResult, *, fit_seconds: float) -> ModelRecord:

@@ -62,6 +62,27 @@ class ModelResult:
 
 
 @dataclass(frozen=True)
+class ModelsState:
+    """Where a cell's models stand after ``epochs`` epochs: all it takes to go on exactly as if never stopped.
+
+    Every array is stacked over the models (first axis) and kept as trained
+    (float32 weights). ``non_trainable`` holds each ``Dropout``'s random-stream
+    position (Keras' seed state); the batch order's position is the epoch
+    count itself (each epoch's order is drawn in turn from the model's seed).
+    ``slots`` is the optimizer's state, by name. ``history`` is every epoch
+    so far, [curves, epochs, models] (NaN where a model had stopped).
+    """
+
+    epochs: int
+    trainable: tuple[np.ndarray, ...]
+    non_trainable: tuple[np.ndarray, ...]
+    slots: dict[str, tuple[np.ndarray, ...]]
+    diverged: np.ndarray
+    epochs_run: np.ndarray
+    history: np.ndarray
+
+
+@dataclass(frozen=True)
 class FitResult:
     """Outcome of training all models of a cell, and how it was done.
 
@@ -70,7 +91,9 @@ class FitResult:
     compiled program from the on-disk cache) or ``memory`` (reused a loop
     built earlier in this process); None for ``model.fit``. ``loop_mode``: ``xla``
     or ``graph`` (TensorFlow graph without XLA); None for ``model.fit``.
-    ``note``: why the fit did not go the usual way, if it did not.
+    ``note``: why the fit did not go the usual way, if it did not. ``state``:
+    where the models stand at the end, to go on from later; ``trained_from``:
+    the epoch this fit began at.
     """
 
     models: list[ModelResult]
@@ -79,3 +102,21 @@ class FitResult:
     loop_source: str | None = None
     loop_mode: str | None = None
     note: str | None = None
+    state: ModelsState | None = None
+    trained_from: int = 0  # the epoch training began at: 0, or the epochs of the state it went on from
+
+
+def batch_schedule(n_samples: int, *, epochs: int, batch_size: int, steps: int, seed: int):
+    """Shuffled sample order per epoch as (indices, mask), each [epochs, steps, batch].
+
+    Like ``model.fit(shuffle=True)``: a fresh permutation every epoch and a
+    partial last batch. Slots past a model's own samples have mask 0.
+    """
+    rng = np.random.default_rng(seed)
+    indices = np.zeros((epochs, steps * batch_size), dtype=np.int32)
+    mask = np.zeros((epochs, steps * batch_size), dtype=np.float32)
+    for epoch in range(epochs):
+        indices[epoch, :n_samples] = rng.permutation(n_samples)
+        mask[epoch, :n_samples] = 1.0
+    shape = (epochs, steps, batch_size)
+    return indices.reshape(shape), mask.reshape(shape)

@@ -25,17 +25,27 @@ import tensorflow as tf
 
 from gridflow.train import caches, loop, optimizer
 from gridflow.train.fingerprint import runtime_dropout_layers
-from gridflow.train.fitting import HISTORY_KEYS_BY_TASK, FitResult, FitSettings, ModelResult, ModelTask
+from gridflow.train.fitting import (
+    HISTORY_KEYS_BY_TASK,
+    FitResult,
+    FitSettings,
+    ModelResult,
+    ModelsState,
+    ModelTask,
+    batch_schedule,
+)
 from gridflow.train.lru import BoundedCache
 from gridflow.train.seeding import ModelState
 
 # A cell compiles its loop with XLA when each model runs at least this many
-# optimizer steps (epochs x batches per epoch); shorter cells run the loop as a
-# plain TensorFlow graph. Measured (docs/benchmarks.md): XLA saves about 1.5 ms
-# a step and costs 1-3 s to compile, so it pays once a loop's cells run some
-# 1,500 steps together; 300 a cell covers the 4-12 cells that usually share one.
-# Decided by the cell alone, so its results never depend on the rest of the grid.
-XLA_MIN_STEPS = 300
+# optimizer steps an epoch; shorter epochs run the loop as a plain TensorFlow
+# graph. Measured (docs/benchmarks.md): XLA saves about 1.5 ms a step and costs
+# 1-3 s to compile, so it pays once a loop's cells run some 1,500 steps
+# together: 15 steps an epoch is 300 a model at the default 20 epochs, which
+# covers the 4-12 cells that usually share a loop. Decided by the cell's steps
+# an epoch alone, not its epochs: its results never depend on the rest of the
+# grid, and a cell trained on to more epochs runs the same program throughout.
+XLA_MIN_STEPS_PER_EPOCH = 15
 
 
 class UnsupportedModel(Exception):
@@ -63,25 +73,9 @@ def clear_loop_cache() -> None:
 caches.register(clear_loop_cache)
 
 
-def loop_mode(epochs: int, steps_per_epoch: int) -> str:
-    """``xla`` when each model runs at least XLA_MIN_STEPS optimizer steps, else ``graph``."""
-    return "xla" if epochs * steps_per_epoch >= XLA_MIN_STEPS else "graph"
-
-
-def batch_schedule(n_samples: int, *, epochs: int, batch_size: int, steps: int, seed: int):
-    """Shuffled sample order per epoch as (indices, mask), each [epochs, steps, batch].
-
-    Like ``model.fit(shuffle=True)``: a fresh permutation every epoch and a
-    partial last batch. Slots past a model's own samples have mask 0.
-    """
-    rng = np.random.default_rng(seed)
-    indices = np.zeros((epochs, steps * batch_size), dtype=np.int32)
-    mask = np.zeros((epochs, steps * batch_size), dtype=np.float32)
-    for epoch in range(epochs):
-        indices[epoch, :n_samples] = rng.permutation(n_samples)
-        mask[epoch, :n_samples] = 1.0
-    shape = (epochs, steps, batch_size)
-    return indices.reshape(shape), mask.reshape(shape)
+def loop_mode(steps_per_epoch: int) -> str:
+    """``xla`` when each model runs at least XLA_MIN_STEPS_PER_EPOCH optimizer steps an epoch, else ``graph``."""
+    return "xla" if steps_per_epoch >= XLA_MIN_STEPS_PER_EPOCH else "graph"
 
 
 def check_supported(template: keras.Model, states: Sequence[ModelState]) -> None:
@@ -101,15 +95,21 @@ def fused_fit(
     settings: FitSettings,
     *,
     architecture: str,
+    start: ModelsState | None = None,
+    start_mode: str | None = None,
 ) -> FitResult:
-    """Train one model per (initial state, task) pair in one compiled loop.
+    """Train one model per (initial state, task) pair in one compiled loop, from epoch 0 or from ``start``.
 
     ``template`` supplies the architecture and the ``Dropout`` rates; its own
     weights are not changed. ``architecture`` names what the template computes
     (``fingerprint.architecture_fingerprint``, or the builder and axis values
-    where there is none): cells with equal names, optimizer, epochs and data
-    shapes share one loop. A model whose loss turns NaN or infinite stops
-    updating from that step on and is reported as diverged.
+    where there is none): cells with equal names, optimizer, data shapes and
+    mode share one loop, whatever their epochs. A model whose loss turns NaN or
+    infinite stops updating from that step on and is reported as diverged.
+    Going on from ``start`` (a state of the same models after fewer epochs,
+    trained in loop mode ``start_mode``) gives what training from epoch 0
+    gives; a state of another mode is passed over (XLA and a plain graph may
+    round differently), and the note says so.
 
     Raises
     ------
@@ -119,19 +119,43 @@ def fused_fit(
     started = time.perf_counter()
     check_supported(template, states)
     steps = max(math.ceil(len(t.x_train) / settings.batch_size) for t in tasks)
-    data = loop_inputs(template, tasks, settings, steps=steps)
-    trainable = [np.stack([s.trainable[j] for s in states]) for j in range(len(states[0].trainable))]
-    non_trainable = [np.stack([s.non_trainable[j] for s in states]) for j in range(len(states[0].non_trainable))]
-    shapes = tuple((k, v.shape) for k, v in data.items()), tuple(v.shape for v in trainable + non_trainable)
-    inputs = {k: tf.constant(v) for k, v in data.items()}
-    mode, note = loop_mode(settings.epochs, steps), None
+    data = {k: tf.constant(v) for k, v in loop_inputs(template, tasks, settings).items()}
+    order, mask = _schedules(tasks, settings, steps)
+    run = _run(template, states, settings, architecture=architecture, data=data, order=order, mask=mask,
+               start=start, start_mode=start_mode, mode=loop_mode(steps))  # fmt: skip
+    end, rows, probs, source, mode, note, start, epochs = run
+    history = np.stack([r.numpy() for r in rows], axis=1)  # [curves, epochs run now, models]
+    end_state = _end_state(end, settings.epochs, history if start is None else np.hstack([start.history, history]))
+    models = _model_results(end_state, probs.numpy(), tasks, settings.task)
+    return FitResult(models, trainer="fused", seconds=time.perf_counter() - started, loop_source=source,
+                     loop_mode=mode, note=note, state=end_state, trained_from=epochs.start)  # fmt: skip
+
+
+def _run(template, states, settings: FitSettings, *, architecture, data, order, mask, start, start_mode, mode):
+    """Run the epochs in ``mode``, falling back to a plain graph when XLA cannot compile the loop.
+
+    Returns (end state, history rows, last eval outputs, loop source, mode, note, the start used, the epochs run).
+    """
+    note = None
     while True:
-        key = (architecture, settings.task, settings.optimizer, settings.momentum > 0, settings.epochs, mode, shapes)
+        if start is not None and start_mode != mode:
+            note = f"trained from epoch 0: the kept state ran the loop as {start_mode}, this cell runs it as {mode}"
+            start = None
+        epochs = range(start.epochs if start else 0, settings.epochs)
+        if not epochs:
+            raise ValueError(f"nothing to train: the state is at epoch {start.epochs} of {settings.epochs}")
+        state = _state_tensors(start) if start else _initial_state(states)
+        variables = tuple(tuple(t.shape) for t in state["trainable"] + state["non_trainable"])
+        shapes = tuple((k, tuple(v.shape)) for k, v in data.items()), order.shape[1:], variables
+        key = (architecture, settings.task, settings.optimizer, settings.momentum > 0, mode, shapes)  # not epochs
         if key in _xla_failures:
             mode, note = "graph", _xla_failures[key]
             continue
+        fused = _cached_loop(key, template, settings, mode)
+        if state["slots"] is None:
+            state["slots"] = fused.initial_slots(state["trainable"])
         try:
-            out, source = _cached_loop(key, template, settings, mode).run(trainable, non_trainable, inputs)
+            end, rows, probs, source = _run_epochs(fused, state, data, order=order, mask=mask, epochs=epochs)
             break
         except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as error:
             _loops.discard(key)
@@ -140,23 +164,68 @@ def fused_fit(
                 raise UnsupportedModel(f"the fused loop failed to build: {reason}") from error
             # Remembered, so the loop's other cells in this process go straight to the graph.
             _xla_failures[key] = f"XLA could not compile the loop, ran it as a TensorFlow graph: {reason}"
-    seconds = time.perf_counter() - started
-    models = _model_results(out, tasks, settings.task)
-    return FitResult(models, trainer="fused", seconds=seconds, loop_source=source, loop_mode=mode, note=note)
+    return end, rows, probs, source, mode, note, start, epochs
 
 
-def loop_inputs(template: keras.Model, tasks: Sequence[ModelTask], settings: FitSettings, *, steps: int) -> dict:
-    """The loop's inputs as NumPy arrays: every model's batch order, data and the cell's rates, stacked."""
-    schedules = [
-        batch_schedule(len(t.x_train), epochs=settings.epochs, batch_size=settings.batch_size, steps=steps,
-                       seed=t.shuffle_seed)
-        for t in tasks
-    ]  # fmt: skip
+def _schedules(tasks: Sequence[ModelTask], settings: FitSettings, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every model's batch order and mask for every epoch, stacked: [epochs, models, steps, batch] each."""
+    schedules = [batch_schedule(len(t.x_train), epochs=settings.epochs, batch_size=settings.batch_size, steps=steps,
+                                seed=t.shuffle_seed) for t in tasks]  # fmt: skip
+    return np.stack([s[0] for s in schedules], axis=1), np.stack([s[1] for s in schedules], axis=1)
+
+
+def _run_epochs(fused: loop.FusedLoop, state: dict, data: dict, *, order, mask, epochs: range):
+    """Every epoch of ``epochs`` in turn: (end state, a history row per epoch, last eval outputs, loop source)."""
+    rows, source, probs = [], None, None
+    for epoch in epochs:
+        schedule = {"order": tf.constant(order[epoch]), "mask": tf.constant(mask[epoch])}
+        (state, row, probs), how = fused.run(state, data, schedule)
+        source = source or how
+        rows.append(row)
+    return state, rows, probs, source
+
+
+def _initial_state(states: Sequence[ModelState]) -> dict:
+    """The loop's state before the first epoch: the stacked initial weights, no slots yet, nothing diverged."""
+    n = len(states)
+    trainable = [tf.constant(np.stack([s.trainable[j] for s in states])) for j in range(len(states[0].trainable))]
+    non_trainable = [
+        tf.constant(np.stack([s.non_trainable[j] for s in states])) for j in range(len(states[0].non_trainable))
+    ]
+    return {"trainable": trainable, "non_trainable": non_trainable, "slots": None, "diverged": tf.zeros([n], tf.bool),
+            "epochs_run": tf.zeros([n], tf.int32)}  # fmt: skip
+
+
+def _state_tensors(state: ModelsState) -> dict:
+    """A kept state as the loop's inputs."""
+    return {
+        "trainable": [tf.constant(a) for a in state.trainable],
+        "non_trainable": [tf.constant(a) for a in state.non_trainable],
+        "slots": {name: [tf.constant(a) for a in arrays] for name, arrays in state.slots.items()},
+        "diverged": tf.constant(state.diverged, tf.bool),
+        "epochs_run": tf.constant(state.epochs_run, tf.int32),
+    }
+
+
+def _end_state(state: dict, epochs: int, history: np.ndarray) -> ModelsState:
+    """The loop's state after ``epochs`` epochs, as NumPy arrays to keep."""
+    slots = state["slots"]
+    return ModelsState(
+        epochs=epochs,
+        trainable=tuple(t.numpy() for t in state["trainable"]),
+        non_trainable=tuple(t.numpy() for t in state["non_trainable"]),
+        slots={name: tuple(a.numpy() for a in arrays) for name, arrays in slots.items()},
+        diverged=state["diverged"].numpy(),
+        epochs_run=state["epochs_run"].numpy(),
+        history=history,
+    )
+
+
+def loop_inputs(template: keras.Model, tasks: Sequence[ModelTask], settings: FitSettings) -> dict:
+    """The loop's inputs that every epoch shares, as NumPy arrays: every model's data and the cell's rates."""
     n_classes = int(template.output_shape[-1])
     label_type = np.int32 if settings.task == "classification" else np.float32
     return {
-        "order": np.stack([s[0] for s in schedules]),
-        "mask": np.stack([s[1] for s in schedules]),
         "x_train": _stack_padded([t.x_train for t in tasks], np.float32),
         "y_train": _stack_padded([t.y_train for t in tasks], label_type),
         "x_eval": _stack_padded([t.x_eval for t in tasks], np.float32),
@@ -169,15 +238,14 @@ def loop_inputs(template: keras.Model, tasks: Sequence[ModelTask], settings: Fit
     }
 
 
-def _model_results(out, tasks: Sequence[ModelTask], task: str) -> list[ModelResult]:
-    """Each model's eval outputs, divergence and history from the loop's stacked outputs."""
-    diverged, epochs_run, history, probs = (x.numpy() for x in out)
+def _model_results(state: ModelsState, probs: np.ndarray, tasks: Sequence[ModelTask], task: str) -> list[ModelResult]:
+    """Each model's eval outputs, divergence and history (the epochs it ran) from the loop's stacked end state."""
     keys = HISTORY_KEYS_BY_TASK[task]
     results = []
     for i, model_task in enumerate(tasks):
-        n = int(epochs_run[i])
-        curves = {key: [float(x) for x in history[k][:n, i]] for k, key in enumerate(keys)}
-        results.append(ModelResult(probs[i, : len(model_task.x_eval)], bool(diverged[i]), n, curves))
+        n = int(state.epochs_run[i])
+        curves = {key: [float(x) for x in state.history[k, :n, i]] for k, key in enumerate(keys)}
+        results.append(ModelResult(probs[i, : len(model_task.x_eval)], bool(state.diverged[i]), n, curves))
     return results
 
 

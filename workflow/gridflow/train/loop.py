@@ -23,7 +23,7 @@ from tensorflow.python.framework import ops as tf_ops
 
 from gridflow.train.backend import active_xla_cache
 from gridflow.train.fingerprint import runtime_dropout_layers
-from gridflow.train.fitting import HISTORY_KEYS_BY_TASK, FitSettings
+from gridflow.train.fitting import FitSettings
 from gridflow.train.optimizer import Optimizer, per_model
 from gridflow.train.seeding import seed_lock
 
@@ -106,17 +106,22 @@ def _set_aside(cache: Path) -> None:
 
 
 class FusedLoop:
-    """The compiled training loop over stacked model states."""
+    """The compiled training loop over stacked model states: one call trains every model one epoch.
+
+    The epoch's batch order is an input, so one program serves every epoch and
+    any number of them: a cell that goes on from a kept state compiles nothing
+    new. The state (weights, ``Dropout`` random streams, optimizer slots,
+    divergence) goes in and comes out as tensors.
+    """
 
     def __init__(self, template: keras.Model, settings: FitSettings, jit_compile: bool, name_seed: int):
         self.template = template
         self.dropout_layers = runtime_dropout_layers(template)
         self.optimizer = Optimizer(settings.optimizer, settings.momentum > 0)
-        self.epochs = settings.epochs
         self.task = settings.task
         self.jit_compile = jit_compile
         self.name_seed = name_seed
-        self._compiled = tf.function(self._loop, jit_compile=jit_compile)
+        self._compiled = tf.function(self._epoch, jit_compile=jit_compile)
         self._built = False
         self._building = threading.Lock()
 
@@ -134,80 +139,83 @@ class FusedLoop:
         # vectorized_map may lose the static number of models; the loop needs it.
         return tf.nest.map_structure(lambda t: tf.ensure_shape(t, [n_models] + t.shape[1:]), outputs)
 
-    def run(self, trainable, non_trainable, data) -> tuple[tuple, str]:
-        """Train from the stacked initial states.
+    def initial_slots(self, trainable) -> dict:
+        """The optimizer's state before the first step."""
+        return self.optimizer.init_slots(trainable)
 
-        Returns ((diverged, epochs_run, history, eval probabilities), loop
-        source): ``compiled`` or ``disk`` for the call that built the loop,
-        ``memory`` for every later one (also one that waited for the build).
+    def run(self, state: dict, data: dict, schedule: dict) -> tuple[tuple, str]:
+        """Train every model one epoch from ``state`` (trainable, non_trainable, slots, diverged, epochs_run).
+
+        Returns ((new state, the epoch's history row [4, models], eval outputs), loop source):
+        ``compiled`` or ``disk`` for the call that built the loop, ``memory`` for every later one (also one
+        that waited for the build).
         """
         if not self._built:
             with self._building:
                 if not self._built:
-                    out, source = self._build_and_run(trainable, non_trainable, data)
+                    out, source = self._build_and_run(state, data, schedule)
                     self._built = True
                     return out, source
-        return self._compiled(trainable, non_trainable, data), "memory"
+        return self._compiled(state, data, schedule), "memory"
 
-    def _build_and_run(self, trainable, non_trainable, data) -> tuple[tuple, str]:
+    def _build_and_run(self, state, data, schedule) -> tuple[tuple, str]:
         """Trace with names that depend on the loop alone, then run: XLA compiles, or loads from its disk cache.
 
         ``disk`` only when a marker says an earlier run compiled this loop into
         the cache and no new entry appeared while it ran (another loop
         compiling at the same moment makes it ``compiled``: never the other way).
         """
-        self._trace(trainable, non_trainable, data, self.name_seed)
+        args = (state, data, schedule)
+        self._trace(args, self.name_seed)
         cache = active_xla_cache() if self.jit_compile else None
         if cache is None:
-            return self._compiled(trainable, non_trainable, data), "compiled"
+            return self._compiled(*args), "compiled"
         marker = cache / f"gridflow-loop-{self.name_seed}"
         expected, before = marker.exists(), _entries(cache)
         try:
-            out = self._compiled(trainable, non_trainable, data)
+            out = self._compiled(*args)
         except tf.errors.OpError:
             if not expected:
                 raise  # XLA cannot compile this model: the caller runs it as a graph
             # Its entry is unreadable (cut short by a crash, corrupt). TensorFlow remembers the
             # failure under the program's name, so trace under other names and compile.
             _set_aside(cache)
-            self._trace(trainable, non_trainable, data, self.name_seed + 500_000)
-            out, expected = self._compiled(trainable, non_trainable, data), False
+            self._trace(args, self.name_seed + 500_000)
+            out, expected = self._compiled(*args), False
         loaded = expected and marker.exists() and not (_entries(cache) - before)
         if not loaded:
             with contextlib.suppress(OSError):
                 marker.touch()
         return out, "disk" if loaded else "compiled"
 
-    def _trace(self, trainable, non_trainable, data, name_seed: int) -> None:
-        self._compiled = tf.function(self._loop, jit_compile=self.jit_compile)
+    def _trace(self, args, name_seed: int) -> None:
+        self._compiled = tf.function(self._epoch, jit_compile=self.jit_compile)
         with seed_lock, _uids_from(name_seed):
-            self._compiled.get_concrete_function(trainable, non_trainable, data)
+            self._compiled.get_concrete_function(*args)
 
-    def _loop(self, trainable, non_trainable, data):
-        n_models, epochs, steps = data["order"].shape[0], self.epochs, data["order"].shape[2]
-        diverged = tf.zeros([n_models], tf.bool)
-        slots = self.optimizer.init_slots(trainable)
-        epochs_run = tf.zeros([n_models], tf.int32)
-        history = tf.zeros([len(HISTORY_KEYS_BY_TASK[self.task]), epochs, n_models])
-        probs = tf.zeros(data["x_eval"].shape[:2] + self.template.output_shape[-1:])
-        for epoch in tf.range(epochs):
-            alive = tf.logical_not(diverged)
-            sums = tf.zeros([3, n_models])
-            for step in tf.range(steps):
-                state = (trainable, non_trainable, slots, diverged, sums)
-                trainable, non_trainable, slots, diverged, sums = self._step(state, data, epoch, step)
-            val_loss, val_acc, probs = self._evaluate(trainable, non_trainable, data)
-            seen = tf.maximum(sums[2], 1.0)
-            row = tf.stack([sums[0] / seen, sums[1] / seen, val_loss, val_acc])
-            history = tf.tensor_scatter_nd_update(history, tf.stack([tf.range(4), tf.fill([4], epoch)], axis=1), row)
-            epochs_run += tf.cast(tf.logical_and(alive, tf.logical_not(diverged)), tf.int32)
-        return diverged, epochs_run, history, probs
+    def _epoch(self, state, data, schedule):
+        trainable, non_trainable, slots = state["trainable"], state["non_trainable"], state["slots"]
+        diverged, epochs_run = state["diverged"], state["epochs_run"]
+        n_models, steps = schedule["order"].shape[0], schedule["order"].shape[1]
+        alive = tf.logical_not(diverged)
+        sums = tf.zeros([3, n_models])
+        for step in tf.range(steps):
+            batch = (schedule["order"][:, step], schedule["mask"][:, step])
+            trainable, non_trainable, slots, diverged, sums = self._step(
+                (trainable, non_trainable, slots, diverged, sums), data, batch
+            )
+        val_loss, val_score, probs = self._evaluate(trainable, non_trainable, data)
+        seen = tf.maximum(sums[2], 1.0)
+        row = tf.stack([sums[0] / seen, sums[1] / seen, val_loss, val_score])
+        epochs_run += tf.cast(tf.logical_and(alive, tf.logical_not(diverged)), tf.int32)
+        new_state = {"trainable": trainable, "non_trainable": non_trainable, "slots": slots, "diverged": diverged,
+                     "epochs_run": epochs_run}  # fmt: skip
+        return new_state, row, probs
 
-    def _step(self, state, data, epoch, step):
+    def _step(self, state, data, batch):
         """One optimizer step of every model; ``state`` is (trainable, non_trainable, slots, diverged, sums)."""
         trainable, non_trainable, slots, diverged, sums = state
-        idx = data["order"][:, epoch, step]
-        weights = data["mask"][:, epoch, step]
+        idx, weights = batch
         xb = tf.gather(data["x_train"], idx, batch_dims=1)
         yb = tf.gather(data["y_train"], idx, batch_dims=1)
         counts = tf.reduce_sum(weights, axis=1)

@@ -24,9 +24,10 @@ class Optimizer:
         self.momentum = momentum
 
     def init_slots(self, trainable):
+        """The state before the first step, as name -> list of stacked tensors (Adam's step count is a list of one)."""
         if self.name == "adam":
             zeros = [tf.zeros_like(v) for v in trainable]
-            return {"m": zeros, "v": [tf.zeros_like(v) for v in trainable], "t": tf.zeros([trainable[0].shape[0]])}
+            return {"m": zeros, "v": [tf.zeros_like(v) for v in trainable], "t": [tf.zeros([trainable[0].shape[0]])]}
         if self.momentum:
             return {"m": [tf.zeros_like(v) for v in trainable]}
         return {}
@@ -36,12 +37,12 @@ class Optimizer:
         lr = data["learning_rate"]
         if self.name == "adam":
             b1, b2, eps = 0.9, 0.999, 1e-7
-            t = slots["t"] + 1.0
+            t = slots["t"][0] + 1.0
             lr_t = lr * tf.sqrt(1 - b2**t) / (1 - b1**t)
             m = [m + (g - m) * (1 - b1) for g, m in zip(grads, slots["m"])]
             v = [v + (tf.square(g) - v) * (1 - b2) for g, v in zip(grads, slots["v"])]
             w = [w - per_model(lr_t, w) * mi / (tf.sqrt(vi) + eps) for w, mi, vi in zip(trainable, m, v)]
-            return w, {"m": m, "v": v, "t": t}
+            return w, {"m": m, "v": v, "t": [t]}
         if self.momentum:
             m = [data["momentum"] * m - lr * g for g, m in zip(grads, slots["m"])]
             return [w + mi for w, mi in zip(trainable, m)], {"m": m}

@@ -8,6 +8,7 @@ Lines are the mean over repetitions x folds, bands one standard deviation.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,13 +36,15 @@ def top_cells(table: pd.DataFrame, n: int) -> list[str]:
 
 
 def plot_learning_curves(
-    *, summary_csv: str, cells: Sequence[str], metric_paths: Sequence[str], top: int, metric: str,
-    outputs: Sequence[str], log_path: str,
-) -> None:  # fmt: skip
-    """Draw the learning curves of the ``top`` best cells (PNG and SVG): the body of rule plot_learning_curves."""
+    *, summary_csv: str, cells_dir: str, top: int, metric: str, outputs: Sequence[str], log_path: str
+) -> None:
+    """Draw the learning curves of the ``top`` best cells (PNG and SVG): the body of rule plot_learning_curves.
+
+    A cell's files are in ``cells_dir``/<cell id>/ (a halving search's best went on over its rounds: its curves
+    run through them all).
+    """
     with job_log(log_path) as log, style.styled():
         table = read_summary(summary_csv)
-        path_of = dict(zip(cells, metric_paths))
         chosen = top_cells(table, top)
         fig = style.new_figure(8.5, 2.5 * max(1, len(chosen)) + 0.6)
         if not chosen:
@@ -50,7 +53,7 @@ def plot_learning_curves(
             handles = None
             rows = table.set_index("cell").loc[chosen]
             for subfig, (cell, row) in zip(np.atleast_1d(fig.subfigures(len(chosen), 1)), rows.iterrows()):
-                record, arrays = read_cell(path_of[cell])
+                record, arrays = read_cell(Path(cells_dir) / cell / "metrics.json")
                 ax_row = subfig.subplots(1, 2)
                 _draw_row(ax_row, record, arrays)
                 values = ", ".join(f"{k}={v}" for k, v in gridlib.parse_cell_id(cell).items())

@@ -15,7 +15,7 @@ import pandas as pd
 
 from gridflow.logs import job_log
 from gridflow.report.figures import style
-from gridflow.results.grammar import mean_column, read_summary, std_column
+from gridflow.results.grammar import grid_rows, mean_column, read_summary, std_column
 from gridflow.spec import grid as gridlib
 from gridflow.spec.metrics import LOWER_IS_BETTER
 
@@ -55,7 +55,7 @@ def plot_marginal_effect(
 ) -> None:
     """Draw the marginal-effect figure of one axis (PNG and SVG): the body of rule plot_marginal_effect."""
     with job_log(log_path) as log, style.styled():
-        table = read_summary(summary_csv)
+        table = grid_rows(read_summary(summary_csv))  # a halving search: its round 0, the complete grid
         effects = axis_effect(table, grid, axis, metric)
         fig = style.new_figure(max(5.0, 1.1 * len(effects) + 2.2), 4.2)
         ax = fig.add_subplot()

@@ -18,7 +18,7 @@ import pandas as pd
 
 from gridflow.logs import job_log
 from gridflow.report.figures import style
-from gridflow.results.grammar import mean_column, read_summary, tied_cells
+from gridflow.results.grammar import grid_rows, mean_column, read_summary, tied_cells
 from gridflow.spec import grid as gridlib
 from gridflow.spec.metrics import LOWER_IS_BETTER, score_format
 
@@ -90,7 +90,7 @@ def plot_heatmap(
 ) -> None:
     """Draw one heatmap (PNG and SVG): the body of rule plot_heatmap."""
     with job_log(log_path) as log, style.styled():
-        table = read_summary(summary_csv)
+        table = grid_rows(read_summary(summary_csv))  # a halving search: its round 0, the complete grid
         limits = style.colour_limits(table, metric)
         if flavour == "slice":
             fig = _slice_figure(
