@@ -159,3 +159,25 @@ def test_a_random_search_plans_its_sample_and_a_larger_one_only_the_new_cells(tm
     config["search"]["n_cells"] = 5
     write_config(tmp_path, config)
     assert planned_jobs(snakemake(tmp_path, "--dry-run"))["train_cell"] == 2
+
+
+def test_a_halving_search_whose_cells_all_fail_ends_with_them_listed(tmp_path):
+    """No cell goes on from a round of failed cells: the search stops there, the summary lists them, no best."""
+    import shutil
+
+    from conftest import ROOT
+
+    shutil.copy(ROOT / "tests/data/mymodels.py", tmp_path / "mymodels.py")
+    config = {
+        "training": {"repetitions": 1, "cv_folds": 2},
+        "model": {"builder": "mymodels:picky"},
+        "search": {"strategy": "halving", "factor": 2, "min_epochs": 1, "max_epochs": 4},
+        "grid": {"units": [200, 300, 400]},
+    }  # fmt: skip  (picky refuses more than 100 units)
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "--cores", "2")
+    assert jobs_run(proc)["train_cell"] == 3 and jobs_run(proc)["select_round"] == 1
+    table = pd.read_csv(tmp_path / "results/summary.csv")
+    assert len(table) == 3 and (table["status"] == "failed").all() and (table["iter"] == 0).all()
+    assert json.loads((tmp_path / "results/halving/round-0.json").read_text())["survivors"] == []
+    assert json.loads((tmp_path / "results/best.json").read_text())["cell"] is None

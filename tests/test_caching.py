@@ -95,3 +95,35 @@ def test_a_new_ranking_metric_retrains_nothing_and_the_results_follow_it(copy_of
     assert best["cv"]["f1"]["mean"] == table["mean_test_f1"].max()
     heatmap = (copy_of_finished / "results/figures/heatmaps/slice/batch_size__hidden_units.svg").read_text()
     assert "mean CV macro F1" in heatmap
+
+
+def run_block(rule: str) -> str:
+    """The text of a rule's run: block, as Snakemake keeps it for its code rerun trigger."""
+    import re
+
+    from conftest import ROOT
+
+    for path in (ROOT / "workflow/rules").glob("*.smk"):
+        text = path.read_text()
+        if found := re.search(rf"^(?:rule|checkpoint) {rule}:\n(?:.*\n)*?    run:\n((?:        .*\n|\n)+)", text, re.M):
+            return found.group(1).rstrip()
+    raise AssertionError(f"no rule {rule}")
+
+
+def test_the_cell_and_split_jobs_bodies_are_pinned():
+    """Snakemake reruns a job whose run: block changed (its default "code" trigger), key or no key: an edit here
+    retrains every cell of every results folder. Keep the bodies one call each and change them on purpose only."""
+    assert run_block("split_data") == "        write_split(settings=params.settings, path=output[0], log_path=log[0])"
+    assert (
+        run_block("train_cell")
+        == """        record = train_cell(
+            split=input.split,
+            values=params.values,
+            settings=params.settings,
+            metrics=output.metrics,
+            log=log[0],
+            previous=list(input.smaller),
+            **cell_job(threads, resources.attempt),
+        )
+        show_progress(record)"""
+    )

@@ -98,7 +98,7 @@ def test_a_state_of_another_loop_mode_is_passed_over_with_a_note():
     six = FitSettings(epochs=6, batch_size=8, learning_rate=0.02)  # an XLA cell
     two = fused(replace(six, epochs=2), "classification")
     on = fused(six, "classification", start=two.state, mode="graph")
-    assert on.trained_from == 0 and "the kept state ran the loop as graph, this cell runs it as xla" in on.note
+    assert on.trained_from == 0 and on.start_note == "the kept state ran the loop as graph, this cell runs it as xla"
     assert_same_training(on, fused(six, "classification"))
 
 
@@ -166,3 +166,31 @@ def test_without_keep_state_no_state_is_kept_and_an_old_one_goes(split_path, tmp
     assert record.trained_from == 2 and not state.exists()  # it used the one there was, and kept none
     record, _ = train(split_path, tmp_path, 4, keep_state=False)
     assert record.trained_from == 0 and not state.exists()
+
+
+def test_a_state_of_other_data_is_not_this_cells(split_path, tmp_path):
+    """The data changed (the split was redone): a kept state of the old data must not be gone on from."""
+    from gridflow.data.load import load_dataset
+    from gridflow.data.split import make_split, save_split
+
+    train(split_path, tmp_path, 2)
+    other = tmp_path / "other-split.npz"
+    save_split(make_split(load_dataset("breast_cancer", None), test_size=0.25, cv_folds=2, validation_size=0.2,
+                          seed=1), other)  # fmt: skip
+    on, _ = train(str(other), tmp_path, 4)
+    assert on.trained_from == 0 and on.trained_from_note is None
+
+
+def test_a_state_of_other_models_is_passed_over_by_either_trainer():
+    six = FitSettings(epochs=6, batch_size=8, learning_rate=0.02)
+    other = FitSettings(epochs=2, batch_size=8, learning_rate=0.02)
+    built = seeded_models("mlp", {**AXES, "hidden_units": 5}, n_features=5, n_classes=2, seeds=[1, 2])
+    foreign = fused_fit(built.template, built.states, tasks_for("classification"), other,
+                        architecture=built.fingerprint).state  # fmt: skip
+    on = fused(six, "classification", start=foreign, mode="xla")
+    assert on.trained_from == 0 and on.start_note == "the kept state does not hold this cell's models"
+    on = fitted(replace(six, epochs=3), "classification", start=fitted(replace(other, epochs=1), "classification",
+                start=None).state)  # fmt: skip
+    assert on.trained_from == 1  # its own: goes on
+    on = fitted(replace(six, epochs=3), "classification", start=foreign)
+    assert on.trained_from == 0 and on.start_note == "the kept state does not hold this cell's models"

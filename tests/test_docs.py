@@ -228,7 +228,7 @@ def facts() -> dict:
         "cells per learning rate from memory": grid_cells(grid) // len(grid["learning_rate"]) - grid_loops(grid),
         "cells from memory": grid_cells(grid) - grid_loops(grid),
         "jobs": grid_jobs(config),
-        "xla min steps": module_constants("workflow/gridflow/train/fused.py")["XLA_MIN_STEPS_PER_EPOCH"],
+        "xla min steps": module_constants("workflow/gridflow/train/fitting.py")["XLA_MIN_STEPS_PER_EPOCH"],
         "loops per process": LOOPS_PER_PROCESS,
         "process GB": resources.PROCESS_MB / 1000,
         "cell MB": resources.CELL_MB,

@@ -15,9 +15,10 @@ from conftest import ROOT, TINY_CONFIG, comparable_summary, jobs_run, snakemake,
 
 from gridflow.io import atomic_path, write_json
 
-# More cells than the tiny grid, so a run can be interrupted half-way.
+# More cells than the tiny grid, each long enough (a second or so) that a run can be interrupted half-way.
 EIGHT_CELLS = {**TINY_CONFIG, "grid": {**TINY_CONFIG["grid"], "dropout": [0, 0.3]}}
 EIGHT_CELLS["grid"]["hidden_units"] = [4, 8]
+EIGHT_CELLS["training"] = {**TINY_CONFIG["training"], "epochs": 40}
 
 
 def start(workdir: Path, *args: str) -> subprocess.Popen:

@@ -37,6 +37,14 @@ except ConfigError as error:
 
 SEARCH = config["search"]
 HALVING = SEARCH["strategy"] == "halving"
+# The search's keys that apply to its strategy (best.json reports them; the others must redo nothing).
+SEARCH_USED = {
+    key: value
+    for key, value in SEARCH.items()
+    if key == "strategy"
+    or (SEARCH["strategy"] == "random" and key in ("n_cells", "seed"))
+    or (HALVING and key in ("factor", "min_epochs", "max_epochs"))
+}
 # The grid's cells, or the random sample of them the run trains.
 GRID_CELLS = gridlib.cells_by_id(config["grid"])
 if SEARCH["strategy"] == "random":
@@ -48,11 +56,11 @@ if HALVING:
         len(GRID_CELLS), factor=SEARCH["factor"], min_epochs=SEARCH["min_epochs"], max_epochs=SEARCH["max_epochs"]
     )
 else:
-    BUDGETS = sorted(gridlib.canonical_value(v) for v in config["grid"].get("epochs", []))
+    BUDGETS = sorted(gridlib.canonical_value(v) for v in config["grid"].get(searchlib.BUDGET_AXIS, []))
 # Every cell a job may train: with halving, each grid cell at each round's epochs.
 CELLS = {
-    gridlib.cell_id({**values, "epochs": epochs}): {**values, "epochs": epochs}
-    for values in GRID_CELLS.values()
+    searchlib.with_budget(cell, epochs): {**values, searchlib.BUDGET_AXIS: epochs}
+    for cell, values in GRID_CELLS.items()
     for epochs in BUDGETS
 } if HALVING else GRID_CELLS  # fmt: skip
 AXES = sorted(config["grid"])
@@ -104,32 +112,46 @@ def round_cells(round_):
     else:
         chosen = checkpoints.select_round.get(round=round_ - 1).output[0]
         going_on = json.loads(Path(chosen).read_text())["survivors"]
-    return [gridlib.cell_id({**GRID_CELLS[cell], "epochs": BUDGETS[round_]}) for cell in going_on]
+    return [searchlib.with_budget(cell, BUDGETS[round_]) for cell in going_on]
 
 
 def cell_ids():
-    """Ids of every cell the run trains, in grid order (a halving search: round by round)."""
-    return [cell for round_ in range(len(BUDGETS)) for cell in round_cells(round_)] if HALVING else list(CELLS)
+    """Ids of every cell the run trains, in grid order (a halving search: round by round, up to a round that no
+    cell reached because every cell of the one before failed or diverged)."""
+    if not HALVING:
+        return list(CELLS)
+    cells = []
+    for round_ in range(len(BUDGETS)):
+        in_round = round_cells(round_)
+        if not in_round:
+            break
+        cells += in_round
+    return cells
+
+
+def cell_files(cells, name):
+    """``name`` (metrics.json, models.npz) of each of ``cells``."""
+    return [f"results/cells/{cell}/{name}" for cell in cells]
 
 
 def cell_metrics_files(wildcards=None):
     """The metrics file of every cell the run trains."""
-    return [f"results/cells/{cell}/metrics.json" for cell in cell_ids()]
+    return cell_files(cell_ids(), "metrics.json")
 
 
 def cell_arrays_files(wildcards=None):
     """What every cell's models computed (models.npz beside each metrics file)."""
-    return [f"results/cells/{cell}/models.npz" for cell in cell_ids()]
+    return cell_files(cell_ids(), "models.npz")
 
 
 def round_metrics_files(wildcards):
     """The metrics file of every cell of a halving round."""
-    return [f"results/cells/{cell}/metrics.json" for cell in round_cells(int(wildcards.round))]
+    return cell_files(round_cells(int(wildcards.round)), "metrics.json")
 
 
 def round_arrays_files(wildcards):
     """What every cell of a halving round computed."""
-    return [f"results/cells/{cell}/models.npz" for cell in round_cells(int(wildcards.round))]
+    return cell_files(round_cells(int(wildcards.round)), "models.npz")
 
 
 def cell_values(wildcards):
@@ -145,9 +167,9 @@ def cell_settings(wildcards):
 def smaller_budget_files(wildcards):
     """The metrics file of this cell at the next smaller budget, if the run trains one: the cell goes on from its
     kept state. ancient: that it is there orders the jobs; its age must not retrain this cell."""
-    values = CELLS[wildcards.cell]
-    smaller = [epochs for epochs in BUDGETS if epochs < values.get("epochs", 0)]
-    previous = gridlib.cell_id({**values, "epochs": smaller[-1]}) if smaller else None
+    budget = CELLS[wildcards.cell].get(searchlib.BUDGET_AXIS, 0)
+    smaller = [epochs for epochs in BUDGETS if epochs < budget]
+    previous = searchlib.with_budget(wildcards.cell, smaller[-1]) if smaller else None
     return [ancient(f"results/cells/{previous}/metrics.json")] if previous in CELLS else []
 
 

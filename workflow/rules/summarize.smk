@@ -24,7 +24,7 @@ rule summarize:
         axes=SUMMARY_AXES,
         metric=config["training"]["metric"],
         alpha=config["analysis"]["alpha"],
-        search=SEARCH,
+        search=SEARCH_USED,
         budgets=BUDGETS if HALVING else None,
     run:
         write_summary(

@@ -151,6 +151,8 @@ def best_cell(table: pd.DataFrame, metric: str, baseline: Mapping | None = None)
     ``baseline`` (gridflow.analysis.baseline) is reported beside it, and how many cells are tied with it.
     """
     ok = table[table["status"] == grammar.OK]
+    if "iter" in table:  # a halving search: the best of the last round
+        ok = ok[ok["iter"] == table["iter"].max()]
     if ok.empty:
         best = {"cell": None, "metric": metric, "params": None, "cv": None, "holdout": None}
         return {**best, "n_cells": len(table), "n_tied": 0, "tie_tested": False, "baseline": baseline}

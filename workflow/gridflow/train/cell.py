@@ -27,9 +27,9 @@ from gridflow.spec import grid
 from gridflow.spec.axes import training_value
 from gridflow.spec.key import budget_free_digest, key_digest, trained_settings
 from gridflow.train import kept
-from gridflow.train.fitting import HISTORY_KEYS_BY_TASK, FitSettings, ModelResult
+from gridflow.train.fitting import HISTORY_KEYS_BY_TASK, FitSettings, ModelResult, loop_mode, steps_per_epoch
 from gridflow.train.plan import CellPlan, ModelPlan, class_weights, plan_cell
-from gridflow.train.state import find_start, state_path, write_state
+from gridflow.train.state import belonging, find_start, state_path, write_state
 from gridflow.train.trainers import Outcome, Start, build_and_fit
 from gridflow.train.workers import run_in_worker
 
@@ -104,8 +104,9 @@ def train_cell_in_process(
         write_record(record, metrics)
         kept.keep(key, metrics)
         if keep_state and end is not None:
-            write_state(end.state, state_path(metrics), key=budget_free_digest(values, settings), trainer=end.trainer,
-                        loop_mode=end.timing.loop_mode)  # fmt: skip
+            belongs_to = belonging(key=budget_free_digest(values, settings), split=file_digest(split),
+                                   trainer=end.trainer, loop_mode=end.timing.loop_mode)  # fmt: skip
+            write_state(end.state, state_path(metrics), belongs_to=belongs_to)
         elif not keep_state:
             state_path(metrics).unlink(missing_ok=True)
         logger.info("cell %s: %s in %.2f s", record.cell, record.status, record.timing.total_seconds)
@@ -147,7 +148,11 @@ def _train(
     )
     fit = fit_settings(values, training, plan)
     log.info("cell %s: %d models, %s", grid.cell_id(values), len(plan.models), fit)
-    start, passed_over = _start(candidates, key=budget_free_digest(values, key["settings"]), epochs=fit.epochs)
+    expected = "fit" if training["trainer"] == "fit" else "fused"
+    mode = loop_mode(steps_per_epoch([p.task for p in plan.models], fit.batch_size)) if expected == "fused" else None
+    belongs_to = belonging(key=budget_free_digest(values, key["settings"]), split=file_digest(split_path),
+                           trainer=expected, loop_mode=mode)  # fmt: skip
+    start, passed_over = _start(candidates, belongs_to=belongs_to, epochs=fit.epochs)
     outcome = build_and_fit(plan=plan, fit=fit, values=values, settings=settings, start=start, log=log)
     fit_share = (outcome.timing.fit_seconds or 0.0) / len(plan.models)
     models = [_model_record(p, r, fit_seconds=fit_share) for p, r in zip(plan.models, outcome.results)]
@@ -163,7 +168,7 @@ def _train(
         trainer=outcome.trainer,
         trainer_note=outcome.note,
         trained_from=outcome.trained_from,
-        trained_from_note=_trained_from_note(outcome, start, passed_over),
+        trained_from_note=_trained_from_note(outcome, passed_over),
         n_params=outcome.n_params,
         timing=Timing(**{**vars(outcome.timing), "total_seconds": time.perf_counter() - started}),
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -176,22 +181,18 @@ def _train(
     return record, _arrays(plan, outcome.results), outcome if outcome.status == "ok" else None
 
 
-def _start(candidates: Sequence, *, key: str, epochs: int) -> tuple[Start | None, str]:
+def _start(candidates: Sequence, *, belongs_to: dict, epochs: int) -> tuple[Start | None, str]:
     """The kept state this cell goes on from, if any, and why kept states were passed over."""
-    state, about, passed_over = find_start(candidates, key=key, epochs=epochs)
+    state, about, passed_over = find_start(candidates, belongs_to=belongs_to, epochs=epochs)
     return (None if state is None else Start(state, about["trainer"], about["loop_mode"])), passed_over
 
 
-def _trained_from_note(outcome: Outcome, start: Start | None, passed_over: str) -> str | None:
+def _trained_from_note(outcome: Outcome, passed_over: str) -> str | None:
     """Where the cell's training began, in words, when it is not plainly epoch 0."""
     if outcome.trained_from:
         return f"went on from its kept state after {outcome.trained_from} epochs"
-    if start is not None and outcome.status == "ok":
-        return (
-            f"trained from epoch 0: its kept state after {start.state.epochs} epochs is of the {start.trainer} "
-            f"trainer{'' if outcome.note is None else f' ({outcome.note})'}"
-        )
-    return f"trained from epoch 0: {passed_over}" if passed_over else None
+    reason = outcome.start_note or passed_over
+    return f"trained from epoch 0: {reason}" if reason else None
 
 
 def _arrays(plan: CellPlan, results: list[ModelResult]) -> CellArrays:

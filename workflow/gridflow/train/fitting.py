@@ -7,6 +7,8 @@ result. NumPy only, so planning and record writing import no TensorFlow.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,27 @@ HISTORY_KEYS_BY_TASK = {
     "classification": ("loss", "accuracy", "val_loss", "val_accuracy"),
     "regression": ("loss", "mae", "val_loss", "val_mae"),
 }
+
+
+# A cell compiles its loop with XLA when each model runs at least this many
+# optimizer steps an epoch; shorter epochs run the loop as a plain TensorFlow
+# graph. Measured (docs/benchmarks.md): XLA saves about 1.5 ms a step and costs
+# 1-3 s to compile, so it pays once a loop's cells run some 1,500 steps
+# together: 15 steps an epoch is 300 a model at the default 20 epochs, which
+# covers the 4-12 cells that usually share a loop. Decided by the cell's steps
+# an epoch alone, not its epochs: its results never depend on the rest of the
+# grid, and a cell trained on to more epochs runs the same program throughout.
+XLA_MIN_STEPS_PER_EPOCH = 15
+
+
+def loop_mode(steps_per_epoch: int) -> str:
+    """``xla`` when each model runs at least XLA_MIN_STEPS_PER_EPOCH optimizer steps an epoch, else ``graph``."""
+    return "xla" if steps_per_epoch >= XLA_MIN_STEPS_PER_EPOCH else "graph"
+
+
+def steps_per_epoch(tasks: Sequence[ModelTask], batch_size: int) -> int:
+    """Optimizer steps an epoch of the cell's largest model (the loop runs every model that many)."""
+    return max(math.ceil(len(t.x_train) / batch_size) for t in tasks)
 
 
 @dataclass(frozen=True)
@@ -104,6 +127,7 @@ class FitResult:
     note: str | None = None
     state: ModelsState | None = None
     trained_from: int = 0  # the epoch training began at: 0, or the epochs of the state it went on from
+    start_note: str | None = None  # why a kept state it was given was passed over, if it was
 
 
 def batch_schedule(n_samples: int, *, epochs: int, batch_size: int, steps: int, seed: int):

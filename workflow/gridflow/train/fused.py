@@ -13,11 +13,11 @@ learning rate, momentum and ``Dropout`` rates are inputs, not constants.
 from __future__ import annotations
 
 import hashlib
-import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -33,19 +33,11 @@ from gridflow.train.fitting import (
     ModelsState,
     ModelTask,
     batch_schedule,
+    loop_mode,
+    steps_per_epoch,
 )
 from gridflow.train.lru import BoundedCache
 from gridflow.train.seeding import ModelState
-
-# A cell compiles its loop with XLA when each model runs at least this many
-# optimizer steps an epoch; shorter epochs run the loop as a plain TensorFlow
-# graph. Measured (docs/benchmarks.md): XLA saves about 1.5 ms a step and costs
-# 1-3 s to compile, so it pays once a loop's cells run some 1,500 steps
-# together: 15 steps an epoch is 300 a model at the default 20 epochs, which
-# covers the 4-12 cells that usually share a loop. Decided by the cell's steps
-# an epoch alone, not its epochs: its results never depend on the rest of the
-# grid, and a cell trained on to more epochs runs the same program throughout.
-XLA_MIN_STEPS_PER_EPOCH = 15
 
 
 class UnsupportedModel(Exception):
@@ -71,11 +63,6 @@ def clear_loop_cache() -> None:
 
 
 caches.register(clear_loop_cache)
-
-
-def loop_mode(steps_per_epoch: int) -> str:
-    """``xla`` when each model runs at least XLA_MIN_STEPS_PER_EPOCH optimizer steps an epoch, else ``graph``."""
-    return "xla" if steps_per_epoch >= XLA_MIN_STEPS_PER_EPOCH else "graph"
 
 
 def check_supported(template: keras.Model, states: Sequence[ModelState]) -> None:
@@ -118,45 +105,59 @@ def fused_fit(
     """
     started = time.perf_counter()
     check_supported(template, states)
-    steps = max(math.ceil(len(t.x_train) / settings.batch_size) for t in tasks)
+    steps = steps_per_epoch(tasks, settings.batch_size)
     data = {k: tf.constant(v) for k, v in loop_inputs(template, tasks, settings).items()}
     order, mask = _schedules(tasks, settings, steps)
     run = _run(template, states, settings, architecture=architecture, data=data, order=order, mask=mask,
                start=start, start_mode=start_mode, mode=loop_mode(steps))  # fmt: skip
-    end, rows, probs, source, mode, note, start, epochs = run
-    history = np.stack([r.numpy() for r in rows], axis=1)  # [curves, epochs run now, models]
-    end_state = _end_state(end, settings.epochs, history if start is None else np.hstack([start.history, history]))
-    models = _model_results(end_state, probs.numpy(), tasks, settings.task)
-    return FitResult(models, trainer="fused", seconds=time.perf_counter() - started, loop_source=source,
-                     loop_mode=mode, note=note, state=end_state, trained_from=epochs.start)  # fmt: skip
+    history = np.stack([r.numpy() for r in run.rows], axis=1)  # [curves, epochs run now, models]
+    if run.epochs.start:
+        history = np.hstack([start.history, history])
+    end_state = _end_state(run.end, settings.epochs, history)
+    models = _model_results(end_state, run.probs.numpy(), tasks, settings.task)
+    return FitResult(models, trainer="fused", seconds=time.perf_counter() - started, loop_source=run.source,
+                     loop_mode=run.mode, note=run.note, state=end_state, trained_from=run.epochs.start,
+                     start_note=run.start_note)  # fmt: skip
 
 
-def _run(template, states, settings: FitSettings, *, architecture, data, order, mask, start, start_mode, mode):
-    """Run the epochs in ``mode``, falling back to a plain graph when XLA cannot compile the loop.
+class _Run(NamedTuple):
+    """What running a cell's epochs gave."""
 
-    Returns (end state, history rows, last eval outputs, loop source, mode, note, the start used, the epochs run).
-    """
-    note = None
+    end: dict  # the loop's state after the last epoch
+    rows: list  # a history row per epoch run
+    probs: tf.Tensor  # the last epoch's eval outputs
+    source: str  # where the loop came from
+    mode: str  # xla or graph
+    note: str | None  # why it ran as a graph, if XLA could not compile it
+    start_note: str | None  # why a kept state was passed over, if one was
+    epochs: range  # the epochs run
+
+
+def _run(template, states, settings: FitSettings, *, architecture, data, order, mask, start, start_mode, mode) -> _Run:
+    """Run the epochs in ``mode``, falling back to a plain graph when XLA cannot compile the loop, from ``start``
+    if it fits these models and was trained in the mode this cell runs."""
+    note, start_note = None, None
+    if start is not None and _fitting(start, states) is None:
+        start, start_note = None, "the kept state does not hold this cell's models"
+    variables = tuple(a.shape for a in states[0].trainable + states[0].non_trainable)
+    shapes = tuple((k, tuple(v.shape)) for k, v in data.items()), order.shape[1:], variables
     while True:
-        if start is not None and start_mode != mode:
-            note = f"trained from epoch 0: the kept state ran the loop as {start_mode}, this cell runs it as {mode}"
-            start = None
-        epochs = range(start.epochs if start else 0, settings.epochs)
-        if not epochs:
-            raise ValueError(f"nothing to train: the state is at epoch {start.epochs} of {settings.epochs}")
-        state = _state_tensors(start) if start else _initial_state(states)
-        variables = tuple(tuple(t.shape) for t in state["trainable"] + state["non_trainable"])
-        shapes = tuple((k, tuple(v.shape)) for k, v in data.items()), order.shape[1:], variables
         key = (architecture, settings.task, settings.optimizer, settings.momentum > 0, mode, shapes)  # not epochs
         if key in _xla_failures:
             mode, note = "graph", _xla_failures[key]
             continue
+        if start is not None and start_mode != mode:
+            start, start_note = None, f"the kept state ran the loop as {start_mode}, this cell runs it as {mode}"
+        epochs = range(start.epochs if start else 0, settings.epochs)
+        if not epochs:
+            raise ValueError(f"nothing to train: the state is at epoch {start.epochs} of {settings.epochs}")
+        state = _state_tensors(start) if start else _initial_state(states)
         fused = _cached_loop(key, template, settings, mode)
         if state["slots"] is None:
             state["slots"] = fused.initial_slots(state["trainable"])
         try:
             end, rows, probs, source = _run_epochs(fused, state, data, order=order, mask=mask, epochs=epochs)
-            break
+            return _Run(end, rows, probs, source, mode, note, start_note, epochs)
         except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as error:
             _loops.discard(key)
             reason = f"{type(error).__name__}: {error}".splitlines()[0]
@@ -164,7 +165,16 @@ def _run(template, states, settings: FitSettings, *, architecture, data, order, 
                 raise UnsupportedModel(f"the fused loop failed to build: {reason}") from error
             # Remembered, so the loop's other cells in this process go straight to the graph.
             _xla_failures[key] = f"XLA could not compile the loop, ran it as a TensorFlow graph: {reason}"
-    return end, rows, probs, source, mode, note, start, epochs
+
+
+def _fitting(start: ModelsState | None, states: Sequence[ModelState]) -> ModelsState | None:
+    """``start`` if it holds these models (their number and every variable's shape), else None."""
+    if start is None:
+        return None
+    models = len(states)
+    expected = [(models, *a.shape) for a in states[0].trainable + states[0].non_trainable]
+    held = [a.shape for a in start.trainable + start.non_trainable]
+    return start if held == expected and len(start.diverged) == models else None
 
 
 def _schedules(tasks: Sequence[ModelTask], settings: FitSettings, steps: int) -> tuple[np.ndarray, np.ndarray]:

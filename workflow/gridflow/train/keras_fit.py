@@ -38,13 +38,23 @@ def fit_models(
 ) -> FitResult:
     """Train ``models[i]`` on ``tasks[i]``, one after the other, from epoch 0 or from ``start``."""
     started = time.perf_counter()
+    start_note = None
+    if start is not None and not _holds(start, models):
+        start, start_note = None, "the kept state does not hold this cell's models"
     results, ends = [], []
     for i, (model, task) in enumerate(zip(models, tasks)):
         result, end = fit_one(model, task, settings, start=None if start is None else _one_model(start, i))
         results.append(result)
         ends.append(end)
     seconds, trained_from = time.perf_counter() - started, 0 if start is None else start.epochs
-    return FitResult(results, trainer="fit", seconds=seconds, state=_stacked(ends), trained_from=trained_from)
+    return FitResult(results, trainer="fit", seconds=seconds, state=_stacked(ends), trained_from=trained_from,
+                     start_note=start_note)  # fmt: skip
+
+
+def _holds(state: ModelsState, models: Sequence[keras.Model]) -> bool:
+    """Whether a kept state is of these models: their number and every weight's shape."""
+    expected = [(len(models), *v.shape) for v in models[0].trainable_variables + models[0].non_trainable_variables]
+    return [a.shape for a in state.trainable + state.non_trainable] == expected and len(state.diverged) == len(models)
 
 
 def fit_one(

@@ -32,6 +32,7 @@ class Outcome:
     timing: Timing = Timing()
     state: ModelsState | None = None  # where the models stand at the end
     trained_from: int = 0
+    start_note: str | None = None  # why the kept state it was given was passed over, if it was
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,12 @@ def build_and_fit(
         result, outcome.note = _fit(built=built, plan=plan, fit=fit, trainer=settings["training"]["trainer"],
                                     builder=builder, model_axes=model_axes, start=start, log=log)  # fmt: skip
         outcome.trainer, outcome.results, outcome.state = result.trainer, result.models, result.state
-        outcome.trained_from = result.trained_from
+        outcome.trained_from, outcome.start_note = result.trained_from, result.start_note
+        if start is not None and start.trainer != result.trainer:
+            used = {"fused": "the fused loop", "fit": "model.fit"}
+            outcome.start_note = (
+                f"the kept state was trained by {used[start.trainer]}, this cell by {used[result.trainer]}"
+            )
         outcome.timing = Timing(build_seconds=outcome.timing.build_seconds, fit_seconds=result.seconds,
                                 loop_source=result.loop_source, loop_mode=result.loop_mode)  # fmt: skip
     except MemoryError:
