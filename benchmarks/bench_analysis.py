@@ -1,6 +1,6 @@
 """What the summary, the importance analysis and the TensorBoard export cost on a default-sized grid.
 
-Synthetic metrics files shaped like the default grid's (216 cells, 3 repetitions x 5 folds + 3 holdout
+Synthetic cell files shaped like the default grid's (216 cells, 3 repetitions x 5 folds + 3 holdout
 models, 20 epochs of curves), so no cell is trained. Prints seconds per step: its first run (which pays for
 the imports it needs, as the rule's run does) and the best of 3:
 
@@ -9,7 +9,6 @@ the imports it needs, as the rule's run does) and the best of 3:
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -22,8 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 from gridflow.analysis.importance import write_importance  # noqa: E402
 from gridflow.analysis.summary import write_summary  # noqa: E402
 from gridflow.data.load import load_dataset
-from gridflow.data.split import make_split, save_split  # noqa: E402
+from gridflow.data.split import FULL, load_split, make_split, save_split  # noqa: E402
+from gridflow.io import file_digest  # noqa: E402
 from gridflow.report.tensorboard import write_tensorboard  # noqa: E402
+from gridflow.results.arrays import cell_arrays, write_arrays  # noqa: E402
+from gridflow.results.record import CellRecord, Execution, ModelRecord, Seeds, Timing, arrays_path, write_record  # noqa: E402
 from gridflow.spec.grid import cell_id, expand_grid  # noqa: E402
 
 GRID = {
@@ -36,27 +38,32 @@ GRID = {
 REPETITIONS, FOLDS, EPOCHS = 3, 5, 20
 
 
-def model(rng, role: str, repetition: int, fold) -> dict:
-    accuracy = float(rng.uniform(0.9, 0.98))
-    metrics = {"accuracy": accuracy, "loss": 1 - accuracy, "roc_auc": accuracy, "f1": accuracy,
-               "precision": accuracy, "recall": accuracy}  # fmt: skip
-    curve = list(np.linspace(0.7, 0.1, EPOCHS))
-    history = {"loss": curve, "accuracy": curve, "val_loss": curve, "val_accuracy": curve}
-    return {"role": role, "repetition": repetition, "fold": fold, "status": "ok", "metrics": metrics,
-            "history": history, "fit_seconds": 0.01, "n_train": 364, "n_eval": 91}  # fmt: skip
-
-
-def write_cells(folder: Path) -> list[str]:
+def write_cells(folder: Path, split_path: Path) -> list[str]:
+    """Every cell's metrics.json and models.npz as training writes them: each model's class probabilities on the
+    rows the split gives it, random, and 20 epochs of curves."""
     rng = np.random.default_rng(0)
+    split, digest = load_split(split_path), file_digest(split_path)
     paths = []
     for values in expand_grid(GRID):
-        models = [model(rng, "cv", r, f) for r in range(REPETITIONS) for f in range(FOLDS)]
-        models += [model(rng, "test", r, "full") for r in range(REPETITIONS)]
-        record = {"cell": cell_id(values), "params": values, "status": "ok", "error": None, "n_params": 100,
-                  "trainer": "fused", "timing": {"fit_seconds": 0.2}, "models": models}  # fmt: skip
+        models, outputs = [], []
+        for repetition in range(REPETITIONS):
+            for fold in [*range(FOLDS), FULL]:
+                rows = len(split.eval_labels(fold))
+                models.append(ModelRecord(repetition=repetition, fold=fold, role="test" if fold == FULL else "cv",
+                                          seeds=Seeds(1, 2), status="ok", epochs_run=EPOCHS, fit_seconds=0.01,
+                                          n_train=len(split.y_train) - rows, n_eval=rows))  # fmt: skip
+                p = rng.uniform(0.0, 1.0, size=rows).astype(np.float32)
+                outputs.append(np.stack([p, 1 - p], axis=1))
+        curve = list(np.linspace(0.7, 0.1, EPOCHS))
+        histories = [{"loss": curve, "accuracy": curve, "val_loss": curve, "val_accuracy": curve}] * len(models)
+        record = CellRecord(cell=cell_id(values), params=values, status="ok", error=None, key_digest="0" * 16,
+                            settings={}, split_digest=digest, trainer="fused", trainer_note=None, trained_from=0,
+                            trained_from_note=None, n_params=100, timing=Timing(fit_seconds=0.2), peak_rss_mb=0.0,
+                            versions={}, execution=Execution("bench", 0, None, 1), models=models)  # fmt: skip
         path = folder / "cells" / cell_id(values) / "metrics.json"
-        path.parent.mkdir(parents=True)
-        path.write_text(json.dumps(record))
+        keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+        write_arrays(cell_arrays(outputs, histories, history_keys=keys), arrays_path(path))
+        write_record(record, path)
         paths.append(str(path))
     return paths
 
@@ -74,10 +81,10 @@ def first_and_best_of_3(step) -> tuple[float, float]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        paths = write_cells(folder)
         split = folder / "split.npz"
         save_split(make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=FOLDS,
                               validation_size=0.2, seed=42), split)  # fmt: skip
+        paths = write_cells(folder, split)
         summary, log = folder / "summary.csv", folder / "log"
         steps = {
             "summary.csv + best.json (incl. t-tests, baseline)": lambda: write_summary(

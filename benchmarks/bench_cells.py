@@ -35,8 +35,8 @@ from workflow_runs import describe, run_workflow  # noqa: E402
 
 from gridflow.data.load import load_dataset  # noqa: E402
 from gridflow.data.split import make_split  # noqa: E402
-from gridflow.train import fused  # noqa: E402
-from gridflow.train import seeding as model  # noqa: E402
+from gridflow.train import fused, seeding  # noqa: E402
+from gridflow.train.builders import mlp  # noqa: E402
 from gridflow.train.caches import clear_all as clear_process_caches  # noqa: E402
 from gridflow.train.fitting import FitSettings  # noqa: E402
 from gridflow.train.keras_fit import fit_one  # noqa: E402
@@ -48,7 +48,7 @@ DEFAULT_CELL = {"hidden_units": 32, "activation": "relu", "dropout": 0.3}
 def plans_and_models(axes, repetitions=3, folds=5):
     split = make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=folds, validation_size=0.2, seed=42)
     plans = plan_models(split, repetitions, 42, "standard")
-    built = model.seeded_models("mlp", axes, n_features=30, n_classes=2, seeds=[p.weight_seed for p in plans])
+    built = seeding.seeded_models("mlp", axes, n_features=30, n_classes=2, seeds=[p.weight_seed for p in plans])
     return split, plans, built
 
 
@@ -77,7 +77,7 @@ def one_cell(batch_size: int, fit_models: int) -> None:
     t0 = time.perf_counter()
     fitted = []
     for plan in plans[:fit_models]:
-        m = model.build_seeded(model.mlp, DEFAULT_CELL, n_features=30, n_classes=2, seed=plan.weight_seed)
+        m = seeding.build_seeded(mlp, DEFAULT_CELL, n_features=30, n_classes=2, seed=plan.weight_seed)
         fitted.append(fit_one(m, plan.task, settings)[0])
     per_fit = (time.perf_counter() - t0) / fit_models
     sequential = per_fit * len(plans)
@@ -108,10 +108,10 @@ def fused_vs_fit_grid() -> None:
                 ours = fused_fit(built, cv, settings).models
                 ref = [
                     fit_one(
-                        model.build_seeded(model.mlp, axes, n_features=30, n_classes=2, seed=p.weight_seed),
+                        seeding.build_seeded(mlp, axes, n_features=30, n_classes=2, seed=p.weight_seed),
                         p.task,
                         settings,
-                    )
+                    )[0]
                     for p in cv
                 ]
                 a = np.mean([_accuracy(r, p) for r, p in zip(ours, cv)])
