@@ -63,7 +63,9 @@ def _load_table(path: Path, target: str | None, task: str) -> Dataset:
             f'{key} has value "{path}"; allowed: {", ".join(BUILTIN_DATASETS)} or a .csv or .parquet file'
         )
     if not path.is_file():
-        raise ConfigError(f'{key} has value "{path}"; no such file')
+        # Relative to the working directory, which --directory moves: say which directory that was.
+        where = "" if path.is_absolute() else f" in {Path.cwd()}"
+        raise ConfigError(f'{key} has value "{path}"; no such file{where}; allowed: an existing file')
     try:
         table = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
     except Exception as error:  # any parser error is the user's file, not our bug

@@ -21,6 +21,7 @@ from gridflow.results.history import mean_curve, read_cell
 from gridflow.results.record import CellRecord
 from gridflow.spec import grid as gridlib
 from gridflow.spec.metrics import score_format
+from gridflow.spec.search import without_budget
 
 # The two panels per task, told apart by the curves the trainer recorded.
 PANELS = {
@@ -31,8 +32,12 @@ LINES = (("", "training", style.CELL_COLOUR), ("val_", "held-out fold", style.CO
 
 
 def top_cells(table: pd.DataFrame, n: int) -> list[str]:
-    """The first ``n`` ok cells of the ranked summary."""
-    return list(table.loc[table["status"] == OK, "cell"].head(n))
+    """The first ``n`` ok cells of the ranked summary; of a halving search, each grid cell once, at the last round
+    it reached (its curves run through the rounds before)."""
+    ok = table.loc[table["status"] == OK, "cell"]
+    if "iter" in table:
+        ok = ok[~ok.map(without_budget).duplicated()]
+    return list(ok.head(n))
 
 
 def plot_learning_curves(
