@@ -12,6 +12,7 @@ import yaml
 
 from gridflow.io import atomic_path
 from gridflow.logs import job_log
+from gridflow.report.figures.rounds import search_sentence
 from gridflow.results.grammar import (
     CV,
     HOLDOUT,
@@ -124,6 +125,11 @@ def best_cell_html(best: Mapping, config: Mapping) -> str:
         )
         if baseline:
             body += f"<p>Baseline: {html.escape(baseline['strategy'])}, scored on the same folds and holdout.</p>"
+    search = best.get("search") or {}
+    if search.get("strategy") == "halving":
+        body += f"<p>The best cell of the last round of a {html.escape(search_sentence(search))}.</p>"
+    elif search.get("strategy") == "random":
+        body += f"<p>A random sample of {search['n_cells']} cells of the grid (seed {search['seed']}).</p>"
     plain = json.loads(json.dumps(config))  # Snakemake's config nodes as plain dicts and lists
     body += (
         "<h3>Config used (defaults filled in)</h3>"

@@ -55,12 +55,13 @@ def plot_rounds(*, summary_csv: str, best_json: str, metric: str, outputs: Seque
         ax.set_xlabel("epochs (the round's budget)")
         ax.set_ylabel(style.metric_label(metric))
         ax.grid(True)
-        ax.set_title(style.wrap(_title(search), fig.get_figwidth() - 0.8))
+        ax.set_title(style.wrap(search_sentence(search), fig.get_figwidth() - 0.8))
         style.save_figure(fig, outputs)
         log.info("drew %d rounds of %d cells", len(budgets), int(np.sum(table["iter"] == 0)))
 
 
-def _title(search: dict) -> str:
+def search_sentence(search: dict) -> str:
+    """A halving search in words: its rounds, and what it trained against every cell for the last round's epochs."""
     rounds = search["rounds"]
     counts = ", ".join(f"{r['cells']} for {r['epochs']}" for r in rounds)
     trained, exhaustive = search["cell_epochs_trained"], search["cell_epochs_exhaustive"]
