@@ -1,6 +1,6 @@
 """What a halving round's checkpoint costs Snakemake at 1,000 and 10,000 cells: the DAG update after it.
 
-    .venv/bin/python benchmarks/bench_checkpoint.py     # about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_checkpoint.py     # about 3 minutes on 2 cores
 
 The structure of gridflow's halving search (rules/search.smk, round_cells in
 rules/common.smk) with each cell's training replaced by writing a file: a job

@@ -108,7 +108,7 @@ def tiny(tmp_path: Path) -> Path:
 
 
 # What runs the real workflow: fixtures and helpers. Their tests are marked slow (make test-quick leaves them out).
-WORKFLOW_FIXTURES = {"finished", "copy_of_finished", "compiled_run", "linear_run"}
+WORKFLOW_FIXTURES = {"finished", "copy_of_finished", "compiled_run", "linear_run", "halved"}
 WORKFLOW_CALLS = ("snakemake(", "planned_cells(", "run_readme_experiment(", "run_check(")
 
 

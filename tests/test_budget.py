@@ -98,7 +98,10 @@ def test_halving_trains_rounds_of_fewer_cells_for_longer_going_on_each_time(halv
     rounds = (workdir / "results/figures/rounds.svg").read_text()
     assert "trained 21 cell-epochs, 26% of the 81" in rounds
     page = (workdir / "results/tables/best_cell.html").read_text()
-    assert "The best cell of the last round of a successive halving (factor 3): cells for epochs 9 for 1" in page
+    assert (
+        "The best cell of the last round of a successive halving (factor 3): 9 cells for 1 epoch, 3 for 3, 1 for 9;"
+        in page
+    )
     assert (workdir / "results/figures/importance.svg").is_file()  # over round 0, the complete grid
 
 

@@ -194,3 +194,27 @@ def test_a_state_of_other_models_is_passed_over_by_either_trainer():
     assert on.trained_from == 1  # its own: goes on
     on = fitted(replace(six, epochs=3), "classification", start=foreign)
     assert on.trained_from == 0 and on.start_note == "the kept state does not hold this cell's models"
+
+
+def test_a_model_xla_cannot_compile_goes_on_as_a_graph_in_a_new_process(split_path, tmp_path, monkeypatch):
+    """Its state ran the loop as a graph; a new process first tries XLA, fails, and must still go on from it."""
+    from conftest import ROOT
+    from test_train import SETTINGS
+
+    from gridflow.train.cell import train_cell_in_process
+    from gridflow.train.workers import WorkerPool
+
+    monkeypatch.syspath_prepend(str(ROOT / "tests/data"))
+    values = {"units": 4, "batch_size": 4}  # 57 steps an epoch: XLA is tried
+    files = {"metrics": str(tmp_path / "metrics.json"), "log": str(tmp_path / "cell.log")}
+
+    def settings(epochs):
+        return {**SETTINGS, "training": {**SETTINGS["training"], "epochs": epochs},
+                "model": {"builder": "mymodels:numpy_layer"}}  # fmt: skip
+
+    first = train_cell_in_process(split_path, values, settings(2), **files)
+    assert first.timing.loop_mode == "graph" and first.trainer_note.startswith("XLA could not compile")
+    fresh = WorkerPool(1)  # a process of its own, that knows of no XLA failure
+    on = fresh.run(train_cell_in_process, split_path, values, settings(4), **files)
+    fresh.current.stop()
+    assert on.timing.loop_mode == "graph" and on.trained_from == 2, on.trained_from_note

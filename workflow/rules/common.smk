@@ -37,7 +37,7 @@ except ConfigError as error:
 
 SEARCH = config["search"]
 HALVING = SEARCH["strategy"] == "halving"
-# The search's keys that apply to its strategy (best.json reports them; the others must redo nothing).
+# The search's keys that apply to its strategy: the summary's params (the others must redo nothing).
 SEARCH_USED = {
     key: value
     for key, value in SEARCH.items()
@@ -168,9 +168,10 @@ def smaller_budget_files(wildcards):
     """The metrics file of this cell at the next smaller budget, if the run trains one: the cell goes on from its
     kept state. ancient: that it is there orders the jobs; its age must not retrain this cell."""
     budget = CELLS[wildcards.cell].get(searchlib.BUDGET_AXIS, 0)
-    smaller = [epochs for epochs in BUDGETS if epochs < budget]
-    previous = searchlib.with_budget(wildcards.cell, smaller[-1]) if smaller else None
-    return [ancient(f"results/cells/{previous}/metrics.json")] if previous in CELLS else []
+    # The largest the run trains: a random sample may leave the next smaller one out.
+    smaller = [searchlib.with_budget(wildcards.cell, epochs) for epochs in BUDGETS if epochs < budget]
+    trained = [cell for cell in smaller if cell in CELLS]
+    return [ancient(f"results/cells/{trained[-1]}/metrics.json")] if trained else []
 
 
 def figure_files():

@@ -20,6 +20,7 @@ from gridflow.logs import job_log
 from gridflow.results import grammar
 from gridflow.results.grammar import CV, HOLDOUT, mean_column, rank_column, std_column
 from gridflow.spec.metrics import LOWER_IS_BETTER, task_metrics
+from gridflow.spec.search import BUDGET_AXIS
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def summarize(
     metrics = task_metrics(metric)
     table = pd.DataFrame([cell_row(c, axes, metrics=metrics, layout=layout) for c in cells])
     if budgets:
-        epochs = table[grammar.param_column("epochs")]
+        epochs = table[grammar.param_column(BUDGET_AXIS)]
         at = table.columns.get_loc("params") + 1
         table.insert(at, "iter", [list(budgets).index(e) for e in epochs])
         table.insert(at + 1, "n_resources", epochs.astype(int))

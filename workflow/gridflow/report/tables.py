@@ -104,7 +104,13 @@ def tied_sentence(n_tied: int, n_cells: int, *, tested: bool = True) -> str:
 
 def best_cell_html(best: Mapping, config: Mapping) -> str:
     """The best cell's values, its CV/holdout scores beside the chance baseline's, then the run's config."""
-    if best["cell"] is None:
+    search = best.get("search") or {}
+    if best["cell"] is None and search.get("strategy") == "halving":
+        body = (
+            f"<p>No cell of the last round ({search['rounds'][-1]['epochs']} epochs) trained without diverging or "
+            "failing: the search ended there.</p>"
+        )
+    elif best["cell"] is None:
         body = "<p>No cell trained without diverging or failing.</p>"
     else:
         values = "".join(f"<tr>{_td(k)}{_td(v)}</tr>" for k, v in best["params"].items())
@@ -125,9 +131,9 @@ def best_cell_html(best: Mapping, config: Mapping) -> str:
         )
         if baseline:
             body += f"<p>Baseline: {html.escape(baseline['strategy'])}, scored on the same folds and holdout.</p>"
-    search = best.get("search") or {}
     if search.get("strategy") == "halving":
-        body += f"<p>The best cell of the last round of a {html.escape(search_sentence(search))}.</p>"
+        body += f"<p>{'The best cell of the last round of a' if best['cell'] else 'A'} "
+        body += f"{html.escape(search_sentence(search))}.</p>"
     elif search.get("strategy") == "random":
         body += f"<p>A random sample of {search['n_cells']} cells of the grid (seed {search['seed']}).</p>"
     plain = json.loads(json.dumps(config))  # Snakemake's config nodes as plain dicts and lists

@@ -105,6 +105,25 @@ class ModelsState:
     history: np.ndarray
 
 
+def holds(state: ModelsState, *, weights: Sequence[tuple], slots: dict[str, list[tuple]], models: int) -> bool:
+    """Whether a kept state is of these models: their number, every weight's and every optimizer slot's shape.
+
+    ``weights``: one model's trainable then non-trainable shapes; ``slots``: each slot's stacked shapes.
+    """
+    held = [a.shape for a in state.trainable + state.non_trainable]
+    held_slots = {name: [a.shape for a in arrays] for name, arrays in state.slots.items()}
+    return (
+        len(state.diverged) == models
+        and held == [(models, *shape) for shape in weights]
+        and held_slots == {name: [tuple(s) for s in shapes] for name, shapes in slots.items()}
+    )
+
+
+def has_momentum(settings: FitSettings) -> bool:
+    """Whether the optimizer keeps a momentum slot: SGD with momentum (Adam has its own, whatever the momentum)."""
+    return settings.optimizer == "sgd" and settings.momentum > 0
+
+
 @dataclass(frozen=True)
 class FitResult:
     """Outcome of training all models of a cell, and how it was done.

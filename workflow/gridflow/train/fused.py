@@ -33,10 +33,13 @@ from gridflow.train.fitting import (
     ModelsState,
     ModelTask,
     batch_schedule,
+    has_momentum,
+    holds,
     loop_mode,
     steps_per_epoch,
 )
 from gridflow.train.lru import BoundedCache
+from gridflow.train.optimizer import Optimizer
 from gridflow.train.seeding import ModelState
 
 
@@ -95,8 +98,8 @@ def fused_fit(
     infinite stops updating from that step on and is reported as diverged.
     Going on from ``start`` (a state of the same models after fewer epochs,
     trained in loop mode ``start_mode``) gives what training from epoch 0
-    gives; a state of another mode is passed over (XLA and a plain graph may
-    round differently), and the note says so.
+    gives; a state of other models or another mode is passed over (XLA and a
+    plain graph may round differently), and ``start_note`` says why.
 
     Raises
     ------
@@ -135,19 +138,22 @@ class _Run(NamedTuple):
 
 def _run(template, states, settings: FitSettings, *, architecture, data, order, mask, start, start_mode, mode) -> _Run:
     """Run the epochs in ``mode``, falling back to a plain graph when XLA cannot compile the loop, from ``start``
-    if it fits these models and was trained in the mode this cell runs."""
-    note, start_note = None, None
-    if start is not None and _fitting(start, states) is None:
-        start, start_note = None, "the kept state does not hold this cell's models"
-    variables = tuple(a.shape for a in states[0].trainable + states[0].non_trainable)
-    shapes = tuple((k, tuple(v.shape)) for k, v in data.items()), order.shape[1:], variables
+    if it holds these models and was trained in the mode the cell runs in the end."""
+    trainable_shapes = [a.shape for a in states[0].trainable]
+    slots = Optimizer(settings.optimizer, has_momentum(settings)).slot_shapes(trainable_shapes, len(states))
+    weights = trainable_shapes + [a.shape for a in states[0].non_trainable]
+    offered, note, start_note = start, None, None
+    if offered is not None and not holds(offered, weights=weights, slots=slots, models=len(states)):
+        offered, start_note = None, "the kept state does not hold this cell's models"
+    shapes = tuple((k, tuple(v.shape)) for k, v in data.items()), order.shape[1:], tuple(weights)
     while True:
-        key = (architecture, settings.task, settings.optimizer, settings.momentum > 0, mode, shapes)  # not epochs
+        key = (architecture, settings.task, settings.optimizer, has_momentum(settings), mode, shapes)  # not epochs
         if key in _xla_failures:
             mode, note = "graph", _xla_failures[key]
             continue
-        if start is not None and start_mode != mode:
-            start, start_note = None, f"the kept state ran the loop as {start_mode}, this cell runs it as {mode}"
+        start = offered if offered is not None and start_mode == mode else None
+        if offered is not None and start is None:
+            start_note = f"the kept state ran the loop as {start_mode}, this cell runs it as {mode}"
         epochs = range(start.epochs if start else 0, settings.epochs)
         if not epochs:
             raise ValueError(f"nothing to train: the state is at epoch {start.epochs} of {settings.epochs}")
@@ -157,7 +163,7 @@ def _run(template, states, settings: FitSettings, *, architecture, data, order, 
             state["slots"] = fused.initial_slots(state["trainable"])
         try:
             end, rows, probs, source = _run_epochs(fused, state, data, order=order, mask=mask, epochs=epochs)
-            return _Run(end, rows, probs, source, mode, note, start_note, epochs)
+            return _Run(end, rows, probs, source, mode, note, None if start else start_note, epochs)
         except (tf.errors.OpError, ValueError, TypeError, NotImplementedError) as error:
             _loops.discard(key)
             reason = f"{type(error).__name__}: {error}".splitlines()[0]
@@ -165,16 +171,6 @@ def _run(template, states, settings: FitSettings, *, architecture, data, order, 
                 raise UnsupportedModel(f"the fused loop failed to build: {reason}") from error
             # Remembered, so the loop's other cells in this process go straight to the graph.
             _xla_failures[key] = f"XLA could not compile the loop, ran it as a TensorFlow graph: {reason}"
-
-
-def _fitting(start: ModelsState | None, states: Sequence[ModelState]) -> ModelsState | None:
-    """``start`` if it holds these models (their number and every variable's shape), else None."""
-    if start is None:
-        return None
-    models = len(states)
-    expected = [(models, *a.shape) for a in states[0].trainable + states[0].non_trainable]
-    held = [a.shape for a in start.trainable + start.non_trainable]
-    return start if held == expected and len(start.diverged) == models else None
 
 
 def _schedules(tasks: Sequence[ModelTask], settings: FitSettings, steps: int) -> tuple[np.ndarray, np.ndarray]:

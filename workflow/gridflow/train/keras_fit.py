@@ -22,6 +22,7 @@ from gridflow.train.fitting import (
     ModelsState,
     ModelTask,
     batch_schedule,
+    holds,
 )
 from gridflow.train.seeding import seed_lock
 
@@ -39,7 +40,7 @@ def fit_models(
     """Train ``models[i]`` on ``tasks[i]``, one after the other, from epoch 0 or from ``start``."""
     started = time.perf_counter()
     start_note = None
-    if start is not None and not _holds(start, models):
+    if start is not None and not _holds(start, models, settings):
         start, start_note = None, "the kept state does not hold this cell's models"
     results, ends = [], []
     for i, (model, task) in enumerate(zip(models, tasks)):
@@ -51,10 +52,12 @@ def fit_models(
                      start_note=start_note)  # fmt: skip
 
 
-def _holds(state: ModelsState, models: Sequence[keras.Model]) -> bool:
-    """Whether a kept state is of these models: their number and every weight's shape."""
-    expected = [(len(models), *v.shape) for v in models[0].trainable_variables + models[0].non_trainable_variables]
-    return [a.shape for a in state.trainable + state.non_trainable] == expected and len(state.diverged) == len(models)
+def _holds(state: ModelsState, models: Sequence[keras.Model], settings: FitSettings) -> bool:
+    """Whether a kept state is of these models and their optimizer (``fit_one`` compiles the first model again)."""
+    optimizer = _compiled(models[0], settings)
+    weights = [tuple(v.shape) for v in models[0].trainable_variables + models[0].non_trainable_variables]
+    slots = {SLOT: [(len(models), *v.shape) for v in optimizer.variables]}
+    return holds(state, weights=weights, slots=slots, models=len(models))
 
 
 def fit_one(

@@ -23,7 +23,7 @@ from tensorflow.python.framework import ops as tf_ops
 
 from gridflow.train.backend import active_xla_cache
 from gridflow.train.fingerprint import runtime_dropout_layers
-from gridflow.train.fitting import FitSettings
+from gridflow.train.fitting import FitSettings, has_momentum
 from gridflow.train.optimizer import Optimizer, per_model
 from gridflow.train.seeding import seed_lock
 
@@ -117,7 +117,7 @@ class FusedLoop:
     def __init__(self, template: keras.Model, settings: FitSettings, jit_compile: bool, name_seed: int):
         self.template = template
         self.dropout_layers = runtime_dropout_layers(template)
-        self.optimizer = Optimizer(settings.optimizer, settings.momentum > 0)
+        self.optimizer = Optimizer(settings.optimizer, has_momentum(settings))
         self.task = settings.task
         self.jit_compile = jit_compile
         self.name_seed = name_seed

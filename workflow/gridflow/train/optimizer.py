@@ -23,6 +23,13 @@ class Optimizer:
         self.name = name
         self.momentum = momentum
 
+    def slot_shapes(self, trainable_shapes, models: int) -> dict[str, list[tuple]]:
+        """The stacked shapes of the slots ``init_slots`` makes for weights of ``trainable_shapes`` (one model's)."""
+        stacked = [(models, *shape) for shape in trainable_shapes]
+        if self.name == "adam":
+            return {"m": stacked, "v": stacked, "t": [(models,)]}
+        return {"m": stacked} if self.momentum else {}
+
     def init_slots(self, trainable):
         """The state before the first step, as name -> list of stacked tensors (Adam's step count is a list of one)."""
         if self.name == "adam":

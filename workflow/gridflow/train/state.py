@@ -25,7 +25,7 @@ import numpy as np
 from gridflow.io import atomic_path
 from gridflow.train.fitting import ModelsState
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2  # 2: marked with the split it trained on and its slots' names
 STATE_FILE = "state.npz"
 
 
@@ -50,8 +50,9 @@ def write_state(state: ModelsState, path: str | Path, *, belongs_to: Mapping) ->
 
 
 def belonging(*, key: str, split: str, trainer: str | None, loop_mode: str | None) -> dict:
-    """What a state belongs to: the cell's key without its epochs, the digest of the split it trained on (the
-    data's contents), and how it trained (trainer, loop mode): a state goes on only where all of these agree."""
+    """What a state belongs to: the cell's key without its epochs and the digest of the split it trained on (the
+    data's contents), which a cell must share to go on from it, and how it trained (trainer, loop mode), which the
+    trainer checks (a state of another is passed over, with the reason)."""
     return {"key": key, "split": split, "trainer": trainer, "loop_mode": loop_mode}
 
 
@@ -99,17 +100,17 @@ def find_start(
             continue
         try:
             about = read_about(path)
+            mismatch = [f"{k} {about.get(k)}" for k, v in _versions().items() if about.get(k) != v]
+            if mismatch:  # of another gridflow state format, TensorFlow or Keras: not to be mixed with this one
+                reasons.append(f"{path} is of {', '.join(mismatch)}")
+                continue
+            if any(about[k] != belongs_to[k] for k in ("key", "split")) or int(about["epochs"]) >= epochs:
+                continue  # another cell's, of data or settings since changed, or ahead of this budget
+            expected = all(about[k] == belongs_to[k] for k in ("trainer", "loop_mode"))
         except Exception as error:  # noqa: BLE001  (any damage: a cut-short or foreign file)
             reasons.append(f"{path} is unreadable ({type(error).__name__})")
             continue
-        if any(about.get(k) != belongs_to[k] for k in ("key", "split")) or about["epochs"] >= epochs:
-            continue  # another cell's, of data or settings since changed, or ahead of this budget
-        mismatch = [f"{k} {about.get(k)}" for k, v in _versions().items() if about.get(k) != v]
-        if mismatch:
-            reasons.append(f"{path} is of {', '.join(mismatch)}")
-            continue
-        expected = all(about.get(k) == belongs_to[k] for k in ("trainer", "loop_mode"))
-        found.append(((expected, about["epochs"]), path, about))
+        found.append(((expected, int(about["epochs"])), path, about))
     for _, path, about in sorted(found, key=lambda item: item[0], reverse=True):
         try:
             return read_state(path), about, ""

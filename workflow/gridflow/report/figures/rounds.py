@@ -63,10 +63,13 @@ def plot_rounds(*, summary_csv: str, best_json: str, metric: str, outputs: Seque
 def search_sentence(search: dict) -> str:
     """A halving search in words: its rounds, and what it trained against every cell for the last round's epochs."""
     rounds = search["rounds"]
-    counts = ", ".join(f"{r['cells']} for {r['epochs']}" for r in rounds)
+    first, *rest = rounds
+    epochs = "epoch" if first["epochs"] == 1 else "epochs"
+    counts = ", ".join([f"{first['cells']} cells for {first['epochs']} {epochs}"] + [
+        f"{r['cells']} for {r['epochs']}" for r in rest])  # fmt: skip
     trained, exhaustive = search["cell_epochs_trained"], search["cell_epochs_exhaustive"]
     share = trained / exhaustive if exhaustive else float("nan")
     return (
-        f"successive halving (factor {search['factor']}): cells for epochs {counts}; trained {trained:,} "
-        f"cell-epochs, {share:.0%} of the {exhaustive:,} of every cell for {rounds[-1]['epochs']} epochs"
+        f"successive halving (factor {search['factor']}): {counts}; trained {trained:,} cell-epochs, {share:.0%} of "
+        f"the {exhaustive:,} of every cell for {rounds[-1]['epochs']} epochs"
     )
