@@ -34,6 +34,7 @@ keras_runtime(1)
 from workflow_runs import describe, run_workflow  # noqa: E402
 
 from gridflow.data.load import load_dataset  # noqa: E402
+from gridflow.data.prepare import Preparation  # noqa: E402
 from gridflow.data.split import make_split  # noqa: E402
 from gridflow.train import fused, seeding  # noqa: E402
 from gridflow.train.builders import mlp  # noqa: E402
@@ -47,7 +48,7 @@ DEFAULT_CELL = {"hidden_units": 32, "activation": "relu", "dropout": 0.3}
 
 def plans_and_models(axes, repetitions=3, folds=5):
     split = make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=folds, validation_size=0.2, seed=42)
-    plans = plan_models(split, repetitions, 42, "standard")
+    plans, _ = plan_models(split, repetitions, 42, Preparation())
     built = seeding.seeded_models("mlp", axes, n_features=30, n_classes=2, seeds=[p.weight_seed for p in plans])
     return split, plans, built
 

@@ -19,6 +19,12 @@ def net(n_features, n_classes, hidden_units=32, task="classification"):
     from gridflow.train.builders import mlp
 
     return mlp(n_features=n_features, n_classes=n_classes, hidden_units=hidden_units, task=task)
+"""  # A transformer of the user's: a scaler of every column.
+USER_TRANSFORMER = """
+def scaled():
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler()
 """
 # "section.key" -> (a new value, cells it retrains, whether the split is redone). Keys the tiny grid cannot
 # change alone (a file's label column and task need a data file of their own) are covered in test_key.py.
@@ -28,6 +34,9 @@ CHANGES = {
     "split.validation_size": (0.3, 0, False),  # only holdout mode holds a validation part out
     "split.seed": (7, ALL, True),
     "preprocessing.scaler": ("minmax", ALL, False),
+    "preprocessing.impute": ("mean", ALL, False),
+    "preprocessing.fill_value": (1.5, 0, False),  # only impute constant fills with it
+    "preprocessing.transformer": ("userprep:scaled", ALL, False),
     "training.epochs": (2, ALL, False),
     "training.batch_size": (16, 0, False),  # every cell has its own: the grid has the axis
     "training.learning_rate": (0.2, 0, False),  # the same
@@ -70,6 +79,8 @@ def changed_config(workdir, key: str, value) -> dict:
         config["dataset"]["target"] = "target"
     if key == "model.builder":
         (workdir / "usermlp.py").write_text(USER_MLP)
+    if key == "preprocessing.transformer":
+        (workdir / "userprep.py").write_text(USER_TRANSFORMER)
     if key == "search.strategy":
         config["search"]["n_cells"] = 2
     return config

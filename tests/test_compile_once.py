@@ -196,6 +196,8 @@ SAMPLES = {
     "epochs": (2, 3),
     "optimizer": ("sgd", "adam"),
     "momentum": (0.0, 0.9),
+    "scaler": ("standard", "minmax"),
+    "impute": ("median", "mean"),
 }
 
 

@@ -85,8 +85,9 @@ def test_parquet_file(tmp_path):
     ("frame", "target", "expected"),
     [
         (pd.DataFrame({"a": [1, 2], "y": [0, 1]}), "label", "dataset.target"),
-        (pd.DataFrame({"a": ["p", "q"], "y": [0, 1]}), "y", "feature column 'a' is not numeric"),
-        (pd.DataFrame({"a": [1.0, None], "y": [0, 1]}), "y", "column 'a' has missing values"),
+        (pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": [0, None, 1]}), "y", "label column 'y' has 1 missing value"),
+        (pd.DataFrame({"a": [1.0, 2.0], "e": [None, None], "y": [0, 1]}), "y", "feature column 'e' has no values"),
+        (pd.DataFrame({"y": [0, 1]}), "y", "no feature column besides the label"),
         (pd.DataFrame({"a": [1.0, 2.0], "y": [1, 1]}), "y", "single class"),
     ],
 )

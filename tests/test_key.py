@@ -30,6 +30,9 @@ CHANGED = {
     "split.validation_size": 0.3,
     "split.seed": 7,
     "preprocessing.scaler": "minmax",
+    "preprocessing.impute": "mean",
+    "preprocessing.fill_value": 1.5,
+    "preprocessing.transformer": "myprep:prep",
     "training.epochs": 21,
     "training.batch_size": 16,
     "training.learning_rate": 0.2,
@@ -47,6 +50,7 @@ CONTEXT = {
     "dataset.target": {"dataset.source": "data.csv"},
     "dataset.task": {"dataset.source": "data.csv"},
     "split.validation_size": {"training.cv_folds": 0},
+    "preprocessing.fill_value": {"preprocessing.impute": "constant"},
     "training.batch_size": {"grid.batch_size": None},
     "training.learning_rate": {"grid.learning_rate": None},
 }
@@ -77,7 +81,7 @@ def with_keys(config: dict, changes: dict) -> dict:
 def settings_of(config: dict) -> dict:
     """The settings part of the cells' key, for a config as the workflow reads it (defaults filled in)."""
     config = copy.deepcopy(config)
-    validate_config(config, SCHEMA_PATH, [])
+    validate_config(config, SCHEMA_PATH, [str(ROOT / "tests/data")])
     return shared_settings(config, builder_source=config["model"]["builder"])
 
 
@@ -125,11 +129,22 @@ def test_keys_that_rank_analyse_draw_or_export_leave_the_key_alone(change):
         {"training.momentum": 0.5, "training.optimizer": "adam"},  # only SGD has momentum...
         {"split.validation_size": 0.4},  # ...and only holdout mode a validation part
         {"dataset.target": "label"},  # a built-in data set names its own label
+        {"preprocessing.fill_value": 2.5},  # only impute constant fills with it
+        {"preprocessing.scaler": "minmax", "preprocessing.impute": "mean"},  # a transformer replaces both
     ],
-    ids=["overridden-by-the-grid", "momentum-under-adam", "validation-under-cv", "target-of-a-built-in"],
+    ids=[
+        "overridden-by-the-grid",
+        "momentum-under-adam",
+        "validation-under-cv",
+        "target-of-a-built-in",
+        "fill-value-of-median",
+        "built-in-beside-a-transformer",
+    ],  # fmt: skip
 )
 def test_values_no_model_uses_leave_the_key_alone(change):
     base = with_keys(DEFAULT, {"training.optimizer": "adam"} if "training.momentum" in change else {})
+    if "preprocessing.impute" in change:
+        base = with_keys(base, {"preprocessing.transformer": "myprep:prep"})
     assert settings_of(with_keys(base, change)) == settings_of(base)
 
 
@@ -180,6 +195,14 @@ def test_editing_the_builders_module_changes_its_key(tmp_path):
     before = builder_source_digest("edited:net", [str(tmp_path)])
     module.write_text("def net(n_features, n_classes, width=16):\n    return None\n")
     assert builder_source_digest("edited:net", [str(tmp_path)]) != before
+
+
+def test_a_transformers_module_source_is_in_the_key_in_place_of_the_built_in_settings():
+    config = with_keys(DEFAULT, {"preprocessing.transformer": "myprep:prep"})
+    validate_config(config, SCHEMA_PATH, [str(ROOT / "tests/data")])
+    first = shared_settings(config, builder_source="mlp", transformer_source="digest-1")
+    assert first["preprocessing"] == {"scaler": None, "transformer": "myprep:prep", "source": "digest-1"}
+    assert shared_settings(config, builder_source="mlp", transformer_source="digest-2") != first
 
 
 def test_the_split_is_keyed_like_the_cells():

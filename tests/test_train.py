@@ -182,7 +182,9 @@ def test_scores_from_stored_predictions_equal_scores_computed_while_training(sou
                split_path)  # fmt: skip
     held = []
     real = cell._arrays
-    monkeypatch.setattr(cell, "_arrays", lambda plan, results: held.append((plan, results)) or real(plan, results))
+    monkeypatch.setattr(
+        cell, "_arrays", lambda plan, results, **kw: held.append((plan, results)) or real(plan, results, **kw)
+    )
     run(split_path, tmp_path, values={"hidden_units": 8, "learning_rate": 0.05}, repetitions=2, cv_folds=3)
     (plan, results), stored = held[0], scores(tmp_path, split_path)
     assert len(stored) == len(results) == 2 * (3 + 1)

@@ -15,7 +15,7 @@ from gridflow.spec.check import validate_config
 from gridflow.spec.datasets import BUILTIN_DATASETS
 from gridflow.spec.key import shared_settings, split_settings
 from gridflow.spec.caption import describe_settings
-from gridflow.spec.signature import builder_source_digest
+from gridflow.spec.signature import builder_source_digest, source_digest
 
 # Where a user's builder module is looked for besides the Python path.
 BUILDER_SEARCH_PATH = [os.getcwd(), str(Path(workflow.basedir) / "workflow")]
@@ -69,8 +69,12 @@ SUMMARY_AXES = sorted([*AXES, searchlib.BUDGET_AXIS]) if HALVING else AXES
 # What a cell's training depends on besides its own values, the settings part of its key: one for every cell,
 # or one per optimizer when the optimizer is an axis (SGD's momentum is no part of an Adam cell's).
 BUILDER_SOURCE = builder_source_digest(config["model"]["builder"], BUILDER_SEARCH_PATH)
+TRANSFORMER = config["preprocessing"]["transformer"]
+TRANSFORMER_SOURCE = source_digest(TRANSFORMER, BUILDER_SEARCH_PATH) if TRANSFORMER else ""
 CELL_SETTINGS = {
-    optimizer: shared_settings(config, builder_source=BUILDER_SOURCE, optimizer=optimizer)
+    optimizer: shared_settings(
+        config, builder_source=BUILDER_SOURCE, optimizer=optimizer, transformer_source=TRANSFORMER_SOURCE
+    )
     for optimizer in config["grid"].get("optimizer", [None])
 }
 SPLIT_SETTINGS = split_settings(config)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from gridflow.data.load import Dataset, load_dataset
+from gridflow.data.table import MAX_CATEGORIES
 from gridflow.errors import ConfigError
 
 
@@ -19,9 +20,22 @@ def check_data(config: Mapping) -> int:
         With a one-line message for the first problem found.
     """
     dataset = load_dataset(config["dataset"]["source"], config["dataset"]["target"], config["dataset"]["task"])
+    if not config["preprocessing"]["transformer"]:
+        check_categories(dataset, config["dataset"]["source"])
     split = config["split"]
     check_split_feasible(dataset, split["test_size"], config["training"]["cv_folds"], split["validation_size"])
     return len(dataset.labels)
+
+
+def check_categories(dataset: Dataset, source: str) -> None:
+    """Raise ConfigError for a categorical column too varied for the built-in one-hot encoding (an identifier)."""
+    for name, categories in dataset.categories.items():
+        if len(categories) > MAX_CATEGORIES:
+            raise ConfigError(
+                f"dataset {source}: feature column '{name}' has {len(categories)} distinct text values, too many to "
+                f"one-hot encode; allowed: at most {MAX_CATEGORIES} (drop it if it identifies rows, or encode it in "
+                "your own preprocessing.transformer)"
+            )
 
 
 def check_split_feasible(dataset: Dataset, test_size: float, cv_folds: int, validation_size: float) -> None:

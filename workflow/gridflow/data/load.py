@@ -6,25 +6,31 @@ and the split runs in its own light job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from gridflow.data.labels import task_labels
+from gridflow.data.table import table_features
 from gridflow.errors import ConfigError
 from gridflow.spec.datasets import BUILTIN_DATASETS
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Features and labels: integers 0..k-1 with the class names behind them, or numbers (regression)."""
+    """Features and labels: integers 0..k-1 with the class names behind them, or numbers (regression).
+
+    ``features`` is float32 with NaN for a gap; a categorical column holds
+    codes that index its entry of ``categories`` (gridflow.data.table).
+    """
 
     features: np.ndarray
     labels: np.ndarray
     feature_names: list[str]
     class_names: list[str]  # empty for regression
     task: str = "classification"
+    categories: dict[str, list[str]] = field(default_factory=dict)
 
 
 def load_dataset(source: str, target: str | None, task: str = "classification") -> Dataset:
@@ -33,9 +39,10 @@ def load_dataset(source: str, target: str | None, task: str = "classification") 
     Raises
     ------
     ConfigError
-        If the file is missing or unreadable, lacks the target column, has
-        non-numeric features or missing values, holds a single class or value,
-        or its label does not fit the task (a quantity under classification,
+        If the file is missing or unreadable, lacks the target column, has a
+        gap in its label, no feature column, an empty column or one that is
+        neither numbers, text nor yes/no, holds a single class or value, or
+        its label does not fit the task (a quantity under classification,
         text under regression).
     """
     if source in BUILTIN_DATASETS:
@@ -77,14 +84,12 @@ def _load_table(path: Path, target: str | None, task: str) -> Dataset:
         raise ConfigError(
             f"config key 'dataset.target' has value \"{target}\"; allowed: a column of {path} ({columns})"
         )
-    features = table.drop(columns=[target])
-    non_numeric = [str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
-    if non_numeric:
-        raise ConfigError(f"dataset {path}: feature column '{non_numeric[0]}' is not numeric; allowed: numbers only")
-    if features.shape[1] == 0:
-        raise ConfigError(f"dataset {path}: no feature columns besides the target '{target}'")
-    missing = table.columns[table.isna().any()].tolist()
-    if missing:
-        raise ConfigError(f"dataset {path}: column '{missing[0]}' has missing values; allowed: complete rows only")
+    gaps = table[target].isna().to_numpy()
+    if gaps.any():
+        raise ConfigError(
+            f"dataset {path}: label column '{target}' has {int(gaps.sum())} missing value(s), the first in data row "
+            f"{int(gaps.argmax()) + 1}; allowed: a label in every row (drop those rows)"
+        )
+    features, names, categories = table_features(table.drop(columns=[target]), what=f"dataset {path}")
     labels, class_names = task_labels(table[target], task=task, what=f"dataset {path}", target=target)
-    return Dataset(features.to_numpy(dtype=np.float32), labels, [str(c) for c in features.columns], class_names, task)
+    return Dataset(features, labels, names, class_names, task, categories)

@@ -6,7 +6,7 @@ Saved as one .npz file that every cell job reads. No TensorFlow.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ class Split:
     feature_names: list[str]
     class_names: list[str]  # empty for regression
     task: str = "classification"
+    categories: dict[str, list[str]] = field(default_factory=dict)  # as the Dataset's
 
     @property
     def n_folds(self) -> int:
@@ -113,11 +114,20 @@ def make_split(dataset: Dataset, *, test_size: float, cv_folds: int, validation_
             random_state=seed,
         )
         folds[validation] = 0
-    return Split(x_train, y_train, x_test, y_test, folds, dataset.feature_names, dataset.class_names, task)
+    return Split(
+        x_train, y_train, x_test, y_test, folds, dataset.feature_names, dataset.class_names, task, dataset.categories
+    )
 
 
 def save_split(split: Split, path: str | Path) -> None:
-    """Write the split as one .npz file, atomically."""
+    """Write the split as one .npz file, atomically (a file of numbers alone as it always was)."""
+    categories = {}
+    if split.categories:
+        categories = {
+            "category_columns": np.array(list(split.categories), dtype=str),
+            "category_counts": np.array([len(c) for c in split.categories.values()]),
+            "category_names": np.array([n for c in split.categories.values() for n in c], dtype=str),
+        }
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(
             handle,
@@ -129,6 +139,7 @@ def save_split(split: Split, path: str | Path) -> None:
             feature_names=np.array(split.feature_names),
             class_names=np.array(split.class_names, dtype=str),
             task=np.array(split.task),
+            **categories,
         )
 
 
@@ -144,7 +155,16 @@ def load_split(path: str | Path) -> Split:
             [str(n) for n in npz["feature_names"]],
             [str(n) for n in npz["class_names"]],
             str(npz["task"]) if "task" in npz else "classification",
+            _categories(npz),
         )
+
+
+def _categories(npz) -> dict[str, list[str]]:
+    if "category_columns" not in npz:
+        return {}
+    names = [str(n) for n in npz["category_names"]]
+    ends = np.cumsum(npz["category_counts"])
+    return {str(c): names[end - n : end] for c, n, end in zip(npz["category_columns"], npz["category_counts"], ends)}
 
 
 def write_split(*, settings: Mapping, path: str, log_path: str) -> None:
@@ -170,10 +190,11 @@ def write_split(*, settings: Mapping, path: str, log_path: str) -> None:
             else f"a numeric label from {split.y_train.min():g} to {split.y_train.max():g}"
         )
         log.info(
-            "%d training and %d test samples, %d features, %s, %d validation fold(s)",
+            "%d training and %d test samples, %d feature columns (%d categorical), %s, %d validation fold(s)",
             len(split.y_train),
             len(split.y_test),
             split.x_train.shape[1],
+            len(split.categories),
             labels,
             split.n_folds,
         )

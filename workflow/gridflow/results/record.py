@@ -100,6 +100,8 @@ class CellRecord:
     versions: dict[str, str]
     execution: Execution
     models: list[ModelRecord] = field(default_factory=list)
+    # What the preprocessing made of the file's columns (gridflow.data.prepare); None in records before it was kept.
+    preprocessing: dict | None = None
 
     def cv_models(self) -> list[ModelRecord]:
         """The cross-validation models (each scored on its held-out fold)."""

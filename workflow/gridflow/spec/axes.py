@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from gridflow.errors import ConfigError
 from gridflow.spec import grid as gridlib
 
+SCALERS = ("standard", "minmax", "none")
+IMPUTE = ("median", "mean", "constant")
+
 # Activation names Keras 3 resolves with keras.activations.get (checked by a test).
 ACTIVATIONS = (
     "celu", "elu", "exponential", "gelu", "glu", "hard_shrink", "hard_sigmoid", "hard_silu",
@@ -41,7 +44,8 @@ class Axis:
     """A grid axis with a meaning of its own.
 
     ``goes_to``: ``training`` (a training setting, whose config default is
-    ``training.<name>``) or ``model`` (a parameter of the builder).
+    ``training.<name>``), ``preprocessing`` (the built-in preprocessing's
+    ``preprocessing.<name>``) or ``model`` (a parameter of the builder).
     ``loop_input``: the fused loop takes the value as an input, so cells that
     differ only in it share one compiled loop (tested).
     """
@@ -66,17 +70,41 @@ KNOWN_AXES = {
         Axis("hidden_units", "model", "a whole number >= 1", _positive_int, loop_input=False),
         Axis("dropout", "model", "a number in [0, 1)", _rate, loop_input=True),
         Axis("activation", "model", "one of " + ", ".join(ACTIVATIONS), lambda v: v in ACTIVATIONS, loop_input=False),
+        # The features' values are the loop's data, not part of it.
+        Axis("scaler", "preprocessing", "one of standard, minmax, none", lambda v: v in SCALERS, loop_input=True),
+        Axis("impute", "preprocessing", "one of median, mean, constant", lambda v: v in IMPUTE, loop_input=True),
     )
 }
-# Axes consumed by training; every other axis is passed to the model builder.
+# Axes consumed by training, and by the built-in preprocessing; every other axis is passed to the model
+# builder (and to a user's transformer that takes it).
 TRAINING_AXES = tuple(name for name, axis in KNOWN_AXES.items() if axis.goes_to == "training")
+PREPROCESSING_AXES = tuple(name for name, axis in KNOWN_AXES.items() if axis.goes_to == "preprocessing")
 
 
 def split_axes(values: Mapping[str, object]) -> tuple[dict[str, object], dict[str, object]]:
-    """Split a cell's values into (training axes, model-builder axes)."""
+    """Split a cell's values into (training axes, the others: the built-in preprocessing's and the builder's)."""
     training = {k: v for k, v in values.items() if k in TRAINING_AXES}
     model = {k: v for k, v in values.items() if k not in TRAINING_AXES}
     return training, model
+
+
+def route_axes(
+    values: Mapping[str, object], *, builder_takes: tuple | None, transformer_takes: tuple | None | bool
+) -> tuple[dict[str, object], dict[str, object]]:
+    """(preprocessing axes, builder axes) of a cell's values; training axes are in neither.
+
+    ``builder_takes``/``transformer_takes``: the parameters of the builder and
+    of the user's transformer function (None: ``**kwargs``, any); False when
+    there is no transformer. The built-in preprocessing axes go to
+    preprocessing; every other axis to each function that takes it.
+    """
+    _, rest = split_axes(values)
+    preprocessing = {k: v for k, v in rest.items() if k in PREPROCESSING_AXES}
+    rest = {k: v for k, v in rest.items() if k not in PREPROCESSING_AXES}
+    if transformer_takes is False:
+        return preprocessing, rest
+    preprocessing |= {k: v for k, v in rest.items() if transformer_takes is None or k in transformer_takes}
+    return preprocessing, {k: v for k, v in rest.items() if builder_takes is None or k in builder_takes}
 
 
 def training_value(values: Mapping[str, object], training: Mapping[str, object], name: str):
@@ -84,12 +112,16 @@ def training_value(values: Mapping[str, object], training: Mapping[str, object],
     return values.get(name, training[name])
 
 
-def check_grid(grid: Mapping[str, list], builder_axes: tuple[str, ...] | None) -> None:
+def check_grid(grid: Mapping[str, list], builder_axes: tuple[str, ...] | None, transformer_axes: tuple = ()) -> None:
     """Check the grid's axes and values.
 
-    ``builder_axes`` are the axes the model builder accepts; None means any.
+    ``builder_axes``, ``transformer_axes``: the axes the model builder and a
+    user's transformer accept; None means any.
     """
-    allowed_axes = None if builder_axes is None else sorted(set(builder_axes) | set(TRAINING_AXES))
+    takers = (builder_axes, transformer_axes)
+    allowed_axes = (
+        None if None in takers else sorted({*builder_axes, *transformer_axes, *TRAINING_AXES, *PREPROCESSING_AXES})
+    )
     for axis, values in grid.items():
         key = f"grid.{axis}"
         if allowed_axes is not None and axis not in allowed_axes:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from gridflow.errors import ConfigError
-from gridflow.spec.axes import check_grid
+from gridflow.spec.axes import PREPROCESSING_AXES, check_grid
 from gridflow.spec.metrics import METRICS_BY_TASK
 from gridflow.spec.schema import check_schema, load_schema
 from gridflow.spec.search import check_search
-from gridflow.spec.signature import builder_axes
+from gridflow.spec.signature import builder_axes, transformer_axes
 
 
 def check_training(training: dict, task: str) -> None:
@@ -50,5 +50,24 @@ def validate_config(config: dict, schema_path: str | Path, search_path: list[str
     check_schema(config, load_schema(schema_path))
     validate(config, str(schema_path))  # cannot fail now; fills in the defaults
     check_training(config["training"], config["dataset"]["task"])
-    check_grid(config["grid"], builder_axes(config["model"]["builder"], search_path))
+    builder_takes = builder_axes(config["model"]["builder"], search_path)
+    check_grid(config["grid"], builder_takes, check_transformer(config, search_path))
     check_search(config)
+
+
+def check_transformer(config: dict, search_path: list[str]) -> tuple[str, ...] | None:
+    """The grid axes a user's transformer takes (None: any; none without a transformer).
+
+    Raises ConfigError if its function cannot be found, or the grid has an axis of the built-in preprocessing,
+    which the transformer replaces.
+    """
+    transformer = config["preprocessing"]["transformer"]
+    if not transformer:
+        return ()
+    built_in = [axis for axis in PREPROCESSING_AXES if axis in config["grid"]]
+    if built_in:
+        raise ConfigError(
+            f"grid axis '{built_in[0]}' is the built-in preprocessing's, which preprocessing.transformer "
+            f'"{transformer}" replaces; allowed: that function\'s own parameters as axes'
+        )
+    return transformer_axes(transformer, search_path)

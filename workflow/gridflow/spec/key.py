@@ -28,7 +28,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from gridflow.spec.axes import TRAINING_AXES
+from gridflow.spec.axes import PREPROCESSING_AXES, TRAINING_AXES
 from gridflow.spec.datasets import BUILTIN_DATASETS
 
 TRAINING_REVISION = 1
@@ -38,7 +38,7 @@ SHAPES_TRAINING = frozenset(
     {
         "dataset.source", "dataset.target", "dataset.task",
         "split.test_size", "split.validation_size", "split.seed",
-        "preprocessing.scaler",
+        "preprocessing.scaler", "preprocessing.impute", "preprocessing.fill_value", "preprocessing.transformer",
         "training.epochs", "training.batch_size", "training.learning_rate", "training.repetitions",
         "training.cv_folds", "training.seed", "training.optimizer", "training.momentum", "training.class_weight",
         "training.trainer",
@@ -55,7 +55,12 @@ DOES_NOT_SHAPE_TRAINING = frozenset(
     }
 )  # fmt: skip
 # Keys added after results existed -> the value that trains as before they existed; left out of the key at it.
-ADDED_LATER = {"dataset.task": "classification"}
+ADDED_LATER = {
+    "dataset.task": "classification",
+    "preprocessing.impute": "median",
+    "preprocessing.fill_value": 0,
+    "preprocessing.transformer": None,
+}
 # The sections a cell's settings hold, as the trainer reads them.
 SECTIONS = ("dataset", "split", "preprocessing", "training", "model")
 
@@ -73,16 +78,20 @@ def _section(config: Mapping, name: str) -> dict:
     return out
 
 
-def shared_settings(config: Mapping, *, builder_source: str, optimizer: str | None = None) -> dict:
+def shared_settings(
+    config: Mapping, *, builder_source: str, optimizer: str | None = None, transformer_source: str = ""
+) -> dict:
     """The settings part of the key of every cell whose optimizer is ``optimizer`` (None: the config's).
 
-    ``builder_source`` is a digest of the builder's module (gridflow.spec.signature.builder_source_digest).
+    ``builder_source``, ``transformer_source``: digests of the builder's and
+    the transformer's modules (gridflow.spec.signature.source_digest).
     """
     settings = {name: _section(config, name) for name in SECTIONS}
     training, split, dataset = settings["training"], settings["split"], settings["dataset"]
     for axis in TRAINING_AXES:
         if axis in config["grid"]:
             training[axis] = None  # every cell trains with its own value
+    _preprocessing(settings["preprocessing"], config["grid"], transformer_source)
     if config.get("search", {}).get("strategy") == "halving":
         training["epochs"] = None  # every cell trains for its round's epochs
     if (optimizer or training["optimizer"]) != "sgd":
@@ -93,6 +102,24 @@ def shared_settings(config: Mapping, *, builder_source: str, optimizer: str | No
         dataset["target"] = None  # a built-in data set names its own label
     settings["model"]["source"] = builder_source
     return {"gridflow": TRAINING_REVISION, **settings}
+
+
+def _preprocessing(section: dict, grid: Mapping, transformer_source: str) -> None:
+    """Leave out of the preprocessing section what no model uses: the built-in's settings beside a transformer
+    (whose module's source is in instead), a fill value no cell fills with, a setting every cell has an axis for."""
+    if section.get("transformer"):
+        section["scaler"] = None
+        section.pop("impute", None)
+        section.pop("fill_value", None)
+        section["source"] = transformer_source
+        return
+    for axis in PREPROCESSING_AXES:
+        if axis in grid:
+            section[axis] = None  # every cell has its own value
+    if "impute" not in grid and section.get("impute", ADDED_LATER["preprocessing.impute"]) != "constant":
+        section.pop("fill_value", None)
+    if "fill_value" in section:
+        section["fill_value"] = float(section["fill_value"])
 
 
 def split_settings(config: Mapping) -> dict:

@@ -52,8 +52,8 @@ def _allowed(rule: str, limit, error: jsonschema.ValidationError) -> str:
         return "one of " + ", ".join("null" if v is None else str(v) for v in limit)
     if rule == "type":
         return "a value of type " + (" or ".join(limit) if isinstance(limit, list) else limit)
-    if rule == "pattern" and error.schema.get("description", "").startswith("mlp"):
-        return "mlp or package.module:function"
+    if rule == "pattern" and "package.module:function" in error.schema.get("description", ""):
+        return ("mlp or " if error.schema["description"].startswith("mlp") else "null or ") + "package.module:function"
     words = {
         "minimum": ">= {}",
         "exclusiveMinimum": "> {}",

@@ -1,4 +1,4 @@
-"""The grid axes a model builder accepts, read from its source without importing it.
+"""The grid axes a user's function accepts (a model builder, a transformer), read from its source without importing it.
 
 Snakemake parses the workflow before any job runs; importing the user's
 builder module would import TensorFlow there. Pure Python.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from gridflow.errors import ConfigError
@@ -20,27 +21,41 @@ BUILDER_INPUTS = ("n_features", "n_classes", "task")
 BUILTIN_BUILDERS = {"mlp": "gridflow.train.builders:mlp"}
 
 
-def builder_target(builder: str) -> tuple[str, str]:
-    """(module, function) of a builder spec: a built-in name or ``package.module:function``."""
-    module_name, func_name = BUILTIN_BUILDERS.get(builder, builder).split(":")
+def callable_target(spec: str, builtins: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(module, function) of ``package.module:function`` or of a built-in's name in ``builtins``."""
+    module_name, func_name = (builtins or {}).get(spec, spec).split(":")
     return module_name, func_name
 
 
-def builder_axes(builder: str, search_path: list[str]) -> tuple[str, ...] | None:
-    """The grid axes a builder accepts, found without importing it.
+def builder_target(builder: str) -> tuple[str, str]:
+    """(module, function) of a builder spec: a built-in name or ``package.module:function``."""
+    return callable_target(builder, BUILTIN_BUILDERS)
 
-    Returns None when the builder takes ``**kwargs`` (any axis goes).
+
+def builder_axes(builder: str, search_path: list[str]) -> tuple[str, ...] | None:
+    """The grid axes a builder accepts, found without importing it; None when it takes ``**kwargs`` (any axis)."""
+    return function_axes(builder_target(builder), key="model.builder", spec=builder, search_path=search_path)
+
+
+def transformer_axes(transformer: str, search_path: list[str]) -> tuple[str, ...] | None:
+    """The grid axes a transformer function accepts (its keyword parameters); None when it takes ``**kwargs``."""
+    target = callable_target(transformer)
+    return function_axes(target, key="preprocessing.transformer", spec=transformer, search_path=search_path)
+
+
+def function_axes(target: tuple[str, str], *, key: str, spec: str, search_path: list[str]) -> tuple[str, ...] | None:
+    """The parameters of function ``target`` (module, name) but BUILDER_INPUTS; None when it takes ``**kwargs``.
 
     Raises
     ------
     ConfigError
-        If the module cannot be found or does not define the function.
+        If the module cannot be found or does not define the function (``key``, ``spec``: the config's words).
     """
-    module_name, func_name = builder_target(builder)
+    module_name, func_name = target
     origin = _module_file(module_name, search_path)
     if origin is None:
         raise ConfigError(
-            f"config key 'model.builder' has value \"{builder}\"; module '{module_name}' cannot be imported "
+            f"config key '{key}' has value \"{spec}\"; module '{module_name}' cannot be imported "
             f"(searched the Python path and {', '.join(search_path)})"
         )
     tree = ast.parse(Path(origin).read_text(), filename=origin)
@@ -52,17 +67,22 @@ def builder_axes(builder: str, search_path: list[str]) -> tuple[str, ...] | None
             names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
             return tuple(n for n in names if n not in BUILDER_INPUTS)
     raise ConfigError(
-        f"config key 'model.builder' has value \"{builder}\"; module '{module_name}' defines no function '{func_name}'"
+        f"config key '{key}' has value \"{spec}\"; module '{module_name}' defines no function '{func_name}'"
     )
 
 
-def builder_source_digest(builder: str, search_path: list[str]) -> str:
-    """A digest of the source of the builder's module: editing it (or what else the module defines) changes it.
+def source_digest(spec: str, search_path: list[str], builtins: Mapping[str, str] | None = None) -> str:
+    """A digest of the source of the module of function ``spec``: editing the module (anything in it) changes it.
 
-    The builder spec itself when the module cannot be found (the config check has said so already).
+    ``spec`` itself when the module cannot be found (the config check has said so already).
     """
-    origin = _module_file(builder_target(builder)[0], search_path)
-    return file_digest(origin) if origin else builder
+    origin = _module_file(callable_target(spec, builtins)[0], search_path)
+    return file_digest(origin) if origin else spec
+
+
+def builder_source_digest(builder: str, search_path: list[str]) -> str:
+    """A digest of the source of the builder's module (see source_digest)."""
+    return source_digest(builder, search_path, BUILTIN_BUILDERS)
 
 
 def _module_file(module_name: str, search_path: list[str]) -> str | None:

@@ -19,13 +19,16 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from gridflow import __version__
+from gridflow.data.prepare import Preparation
+from gridflow.data.transformer import TransformerError
 from gridflow.io import file_digest
 from gridflow.logs import job_log
 from gridflow.results.arrays import CellArrays, cell_arrays, write_arrays
 from gridflow.results.record import CellRecord, Execution, ModelRecord, Seeds, Timing, arrays_path, write_record
 from gridflow.spec import grid
-from gridflow.spec.axes import training_value
+from gridflow.spec.axes import route_axes, training_value
 from gridflow.spec.key import budget_free_digest, key_digest, trained_settings
+from gridflow.spec.signature import builder_axes, transformer_axes
 from gridflow.train import kept
 from gridflow.train.fitting import HISTORY_KEYS_BY_TASK, FitSettings, ModelResult, loop_mode, steps_per_epoch
 from gridflow.train.plan import CellPlan, ModelPlan, class_weights, plan_cell
@@ -113,6 +116,15 @@ def train_cell_in_process(
     return record
 
 
+def cell_axes(values: Mapping, settings: Mapping) -> tuple[dict, dict]:
+    """(preprocessing axes, builder axes) of a cell's values: each axis to the functions that take it."""
+    transformer = settings["preprocessing"]["transformer"]
+    if not transformer:
+        return route_axes(values, builder_takes=None, transformer_takes=False)
+    builder_takes = builder_axes(settings["model"]["builder"], [])
+    return route_axes(values, builder_takes=builder_takes, transformer_takes=transformer_axes(transformer, []))
+
+
 def fit_settings(values: Mapping, training: Mapping, plan: CellPlan) -> FitSettings:
     """The cell's training settings: its own training axes, else the config's ``training`` defaults."""
     return FitSettings(
@@ -139,28 +151,24 @@ def _train(
     keras = keras_runtime(threads)
     key = {"values": dict(values), "settings": dict(settings)}
     settings = trained_settings(settings)
-    training = settings["training"]
-    plan = plan_cell(
-        split_path,
-        repetitions=training["repetitions"],
-        seed=training["seed"],
-        scaler=settings["preprocessing"]["scaler"],
-    )
-    fit = fit_settings(values, training, plan)
-    log.info("cell %s: %d models, %s", grid.cell_id(values), len(plan.models), fit)
-    expected = "fit" if training["trainer"] == "fit" else "fused"
-    mode = loop_mode(steps_per_epoch([p.task for p in plan.models], fit.batch_size)) if expected == "fused" else None
-    belongs_to = belonging(key=budget_free_digest(values, key["settings"]), split=file_digest(split_path),
-                           trainer=expected, loop_mode=mode)  # fmt: skip
-    start, passed_over = _start(candidates, belongs_to=belongs_to, epochs=fit.epochs)
-    outcome = build_and_fit(plan=plan, fit=fit, values=values, settings=settings, start=start, log=log)
-    fit_share = (outcome.timing.fit_seconds or 0.0) / len(plan.models)
-    models = [_model_record(p, r, fit_seconds=fit_share) for p, r in zip(plan.models, outcome.results)]
-    status = "diverged" if any(m.status == "diverged" for m in models) else outcome.status
+    preprocessing_axes, model_axes = cell_axes(values, settings)
+    try:
+        plan = plan_cell(split_path, repetitions=settings["training"]["repetitions"], seed=settings["training"]["seed"],
+                         preparation=Preparation.of(settings["preprocessing"], preprocessing_axes))  # fmt: skip
+    except TransformerError as failure:  # the user's transformer fails this cell's models, as a builder would
+        log.error("cell %s failed: %s", grid.cell_id(values), failure)
+        plan, outcome, passed_over = None, Outcome(status="failed", error=str(failure)), ""
+    else:
+        outcome, passed_over = _fit_plan(plan, values=values, model_axes=model_axes, key=key,
+                                         split_path=split_path, candidates=candidates, log=log)  # fmt: skip
+    models = []
+    if plan is not None:
+        fit_share = (outcome.timing.fit_seconds or 0.0) / len(plan.models)
+        models = [_model_record(p, r, fit_seconds=fit_share) for p, r in zip(plan.models, outcome.results)]
     record = CellRecord(
         cell=grid.cell_id(values),
         params=dict(values),
-        status=status,
+        status="diverged" if any(m.status == "diverged" for m in models) else outcome.status,
         error=outcome.error,
         key_digest=key_digest(key),
         settings=key["settings"],
@@ -177,8 +185,34 @@ def _train(
             host=platform.node(), pid=os.getpid(), slurm_job_id=os.environ.get("SLURM_JOB_ID"), threads=threads
         ),
         models=models,
+        preprocessing=None if plan is None else plan.preprocessing,
     )
-    return record, _arrays(plan, outcome.results), outcome if outcome.status == "ok" else None
+    arrays = _arrays(plan, outcome.results, task=settings["dataset"]["task"] if plan is None else plan.task)
+    return record, arrays, outcome if outcome.status == "ok" else None
+
+
+def _fit_plan(
+    plan: CellPlan,
+    *,
+    values: Mapping,
+    model_axes: Mapping,
+    key: Mapping,
+    split_path: str,
+    candidates: Sequence,
+    log: logging.Logger,
+) -> tuple[Outcome, str]:
+    """Build and fit a planned cell's models, from the kept state that fits if any; (outcome, states passed over)."""
+    settings = trained_settings(key["settings"])
+    training = settings["training"]
+    fit = fit_settings(values, training, plan)
+    log.info("cell %s: %d models, %s", grid.cell_id(values), len(plan.models), fit)
+    expected = "fit" if training["trainer"] == "fit" else "fused"
+    mode = loop_mode(steps_per_epoch([p.task for p in plan.models], fit.batch_size)) if expected == "fused" else None
+    belongs_to = belonging(key=budget_free_digest(values, key["settings"]), split=file_digest(split_path),
+                           trainer=expected, loop_mode=mode)  # fmt: skip
+    start, passed_over = _start(candidates, belongs_to=belongs_to, epochs=fit.epochs)
+    outcome = build_and_fit(plan=plan, fit=fit, model_axes=model_axes, settings=settings, start=start, log=log)
+    return outcome, passed_over
 
 
 def _start(candidates: Sequence, *, belongs_to: dict, epochs: int) -> tuple[Start | None, str]:
@@ -195,14 +229,14 @@ def _trained_from_note(outcome: Outcome, passed_over: str) -> str | None:
     return f"trained from epoch 0: {reason}" if reason else None
 
 
-def _arrays(plan: CellPlan, results: list[ModelResult]) -> CellArrays:
+def _arrays(plan: CellPlan | None, results: list[ModelResult], *, task: str) -> CellArrays:
     """What the models computed: outputs on their eval rows (with the label's scale for regression), histories."""
-    tasks = [p.task for p in plan.models[: len(results)]]
-    regression = plan.task == "regression"
+    tasks = [] if plan is None else [p.task for p in plan.models[: len(results)]]
+    regression = task == "regression"
     return cell_arrays(
         [r.eval_outputs for r in results],
         [r.history for r in results],
-        history_keys=HISTORY_KEYS_BY_TASK[plan.task],
+        history_keys=HISTORY_KEYS_BY_TASK[task],
         label_center=[t.label_center for t in tasks] if regression else None,
         label_scale=[t.label_scale for t in tasks] if regression else None,
     )

@@ -1,4 +1,4 @@
-"""Plan a cell's models: which repetition and fold each is, its seeds and its scaled data.
+"""Plan a cell's models: which repetition and fold each is, its seeds and its prepared data.
 
 NumPy only. Plans depend on the split file and the training settings alone, so
 a process plans once per split and reuses the plan for every cell it trains.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridflow.data.scale import fit_scaler
+from gridflow.data.prepare import Preparation, prepared_parts
 from gridflow.data.split import FULL, Split, load_split
 from gridflow.train import caches
 from gridflow.train.fitting import ModelTask
@@ -42,6 +42,7 @@ class CellPlan:
     n_classes: int  # output units: the classes, or 1 for regression
     y_train: np.ndarray  # the whole training part's labels (class weights come from them)
     task: str = "classification"
+    preprocessing: dict | None = None  # what the preprocessing made of the columns, for the record
 
 
 def model_seeds(root: int, repetition: int, fold: int | str) -> tuple[int, int]:
@@ -51,24 +52,17 @@ def model_seeds(root: int, repetition: int, fold: int | str) -> tuple[int, int]:
     return int(state[0] % 2**31), int(state[1] % 2**31)
 
 
-def plan_models(split: Split, repetitions: int, seed: int, scaler: str) -> list[ModelPlan]:
-    """Every model of a cell with its data, scaled on its own training samples."""
-    parts = []
-    for fold in range(split.n_folds):
-        held_out = split.held_out(fold)
-        scale = fit_scaler(scaler, split.x_train[~held_out])
-        x_train, x_eval = scale(split.x_train[~held_out]), scale(split.x_train[held_out])
-        parts.append((fold, x_train, split.y_train[~held_out], x_eval, split.eval_labels(fold)))
-    scale = fit_scaler(scaler, split.x_train)
-    parts.append((FULL, scale(split.x_train), split.y_train, scale(split.x_test), split.eval_labels(FULL)))
-    tasks = [(fold, _task_data(split.task, x_train=x_train, y_train=y_train, x_eval=x_eval, y_eval=y_eval))
-             for fold, x_train, y_train, x_eval, y_eval in parts]  # fmt: skip
+def plan_models(split: Split, repetitions: int, seed: int, preparation: Preparation) -> tuple[list[ModelPlan], dict]:
+    """Every model of a cell with its data, prepared on its own training samples; and what the preparation did."""
+    parts, described = prepared_parts(split, preparation)
+    tasks = [(p.fold, _task_data(split.task, x_train=p.x_train, y_train=p.y_train, x_eval=p.x_eval, y_eval=p.y_eval))
+             for p in parts]  # fmt: skip
     plans = []
     for repetition in range(repetitions):
         for fold, data in tasks:
             weight_seed, shuffle_seed = model_seeds(seed, repetition, fold)
             plans.append(ModelPlan(repetition, fold, weight_seed, ModelTask(shuffle_seed, **data)))
-    return plans
+    return plans, described
 
 
 def _task_data(task: str, *, x_train, y_train, x_eval, y_eval) -> dict:
@@ -86,30 +80,39 @@ def _task_data(task: str, *, x_train, y_train, x_eval, y_eval) -> dict:
     }
 
 
-# One split at a time: a process trains one experiment.
-_plans = BoundedCache(1)
+# One split at a time (a process trains one experiment), read once; a plan per preparation, two at a time (a
+# preprocessing axis's cells alternate).
+_splits = BoundedCache(1)
+_plans = BoundedCache(2)
 
 
-def plan_cell(split_path: str, *, repetitions: int, seed: int, scaler: str) -> CellPlan:
-    """The plan of every cell trained on this split with these settings, read and scaled once per process.
+def plan_cell(split_path: str, *, repetitions: int, seed: int, preparation: Preparation) -> CellPlan:
+    """The plan of every cell trained on this split with these settings, read and prepared once per process.
 
     Keyed by the split file's path, size and modification time, so a new
     split is read again.
+
+    Raises
+    ------
+    gridflow.data.transformer.TransformerError
+        If the user's transformer fails.
     """
     info = os.stat(split_path)
-    key = (os.path.abspath(split_path), info.st_size, info.st_mtime_ns, repetitions, seed, scaler)
+    where = (os.path.abspath(split_path), info.st_size, info.st_mtime_ns)
+    split = _splits.get_or_create(where, lambda: load_split(split_path))[0]
 
     def plan() -> CellPlan:
-        split = load_split(split_path)
-        models = plan_models(split, repetitions, seed, scaler)
+        models, described = plan_models(split, repetitions, seed, preparation)
         n_outputs = len(split.class_names) if split.task == "classification" else 1
-        return CellPlan(models, split.x_train.shape[1], n_outputs, split.y_train, split.task)
+        n_features = models[0].task.x_train.shape[1]
+        return CellPlan(models, n_features, n_outputs, split.y_train, split.task, described)
 
-    return _plans.get_or_create(key, plan)[0]
+    return _plans.get_or_create((*where, repetitions, seed, preparation), plan)[0]
 
 
 def clear_plan_cache() -> None:
-    """Forget the cached plan (the next cell reads its split again)."""
+    """Forget the cached split and plans (the next cell reads its split again)."""
+    _splits.clear()
     _plans.clear()
 
 

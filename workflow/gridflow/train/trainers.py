@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from gridflow.results.record import Timing
 from gridflow.spec import grid
-from gridflow.spec.axes import split_axes
 from gridflow.train.fitting import FitSettings, ModelResult, ModelsState
 from gridflow.train.plan import CellPlan
 
@@ -45,13 +44,18 @@ class Start:
 
 
 def build_and_fit(
-    *, plan: CellPlan, fit: FitSettings, values: Mapping, settings: Mapping, start: Start | None, log: logging.Logger
+    *,
+    plan: CellPlan,
+    fit: FitSettings,
+    model_axes: Mapping,
+    settings: Mapping,
+    start: Start | None,
+    log: logging.Logger,
 ) -> Outcome:
     """Build the seeded models and train them; a builder or model that raises makes the cell 'failed'."""
     from gridflow.train.seeding import seeded_models
 
     outcome = Outcome()
-    _, model_axes = split_axes(values)
     builder = settings["model"]["builder"]
     try:
         t0 = time.perf_counter()
