@@ -89,4 +89,5 @@ def phases(stderr: str, wall: float) -> dict[str, float]:
 def describe(run: Run) -> str:
     """One line: wall time, stages and loop sources."""
     stages = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in run.phases().items())
-    return f"{run.wall:.1f} s ({stages}); {len(run.records)} cells trained, loops: {run.sources()}"
+    stages = f" ({stages})" if stages else ""  # no stages when the console shows no job timestamps
+    return f"{run.wall:.1f} s{stages}; {len(run.records)} cells trained, loops: {run.sources()}"

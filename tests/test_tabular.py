@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 from gridflow.data.encode import fit_encoding, layout_of
-from gridflow.data.feasible import check_data
+from gridflow.data.feasible import DataSize, check_data
 from gridflow.data.load import Dataset, load_dataset
 from gridflow.data.prepare import Preparation, prepared_parts
 from gridflow.data.scale import fit_scaler
@@ -74,7 +74,7 @@ def test_a_category_column_too_varied_to_one_hot_is_refused_before_any_job(tmp_p
     with pytest.raises(ConfigError, match="feature column 'id' has 1100 distinct text values.*at most 1000"):
         check_data(config)
     config["preprocessing"]["transformer"] = "myprep:prep"  # a transformer of the user's may encode it
-    assert check_data(config) == 1100
+    assert check_data(config) == DataSize(rows=1100, features=1101)  # a cell job's memory is asked for them
 
 
 LAYOUT_X = np.array([[1.0, 0, 5], [3.0, 1, np.nan], [np.nan, 0, 7], [100.0, 2, np.nan]], dtype=np.float32)
@@ -83,7 +83,7 @@ CATEGORIES = {"city": ["Lyon", "Nice", "Paris"]}
 
 def test_one_hot_in_place_with_a_gap_slot_and_unseen_categories_as_zeros():
     x = np.array([[1.0, 0], [2.0, 1], [3.0, np.nan], [4.0, 2]], dtype=np.float32)
-    layout = layout_of(x, ["n", "city"], CATEGORIES)
+    layout = layout_of(x, names=["n", "city"], categories=CATEGORIES)
     assert layout.widths == [None, 4] and layout.n_features == 5  # Lyon, Nice, Paris, a gap
     encode = fit_encoding(x[:3], layout, scaler="none", impute="median", fill_value=0)
     out = encode(x)
@@ -94,14 +94,16 @@ def test_one_hot_in_place_with_a_gap_slot_and_unseen_categories_as_zeros():
 @pytest.mark.parametrize(("impute", "fill"), [("median", 2.0), ("mean", 2.0), ("constant", -1.0)])
 def test_numeric_gaps_are_filled_from_the_training_rows_only(impute, fill):
     x = np.array([[1.0], [3.0], [np.nan], [1000.0], [np.nan]], dtype=np.float32)
-    layout = layout_of(x, ["n"], {})
+    layout = layout_of(x, names=["n"], categories={})
     encode = fit_encoding(x[:3], layout, scaler="none", impute=impute, fill_value=-1)
     assert encode(x)[:, 0].tolist() == [1.0, 3.0, fill, 1000.0, fill]  # the 1000 row, not trained on, counts nowhere
 
 
 def test_numbers_without_gaps_are_scaled_exactly_as_before():
     x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
-    encode = fit_encoding(x[:40], layout_of(x, list("abcd"), {}), scaler="standard", impute="median", fill_value=0)
+    encode = fit_encoding(
+        x[:40], layout_of(x, names=list("abcd"), categories={}), scaler="standard", impute="median", fill_value=0
+    )
     np.testing.assert_array_equal(encode(x), fit_scaler("standard", x[:40])(x))
 
 
@@ -190,17 +192,15 @@ def test_the_customer_example_file_is_what_the_script_makes():
     assert 0.03 < shipped["age"].isna().mean() < 0.07 and 0.01 < shipped["city"].isna().mean() < 0.05
 
 
-def customer_run(workdir, preprocessing: dict, grid: dict):
-    """The shipped customer file (text, yes/no and gaps), trained on a tiny grid with these settings."""
+def customer_run(workdir, experiment: dict):
+    """An experiment on the shipped customer file (text, yes/no and gaps), in a project-like folder."""
     import shutil
 
     from conftest import snakemake, write_config
 
-    shutil.copy(ROOT / "config/examples/customers.csv", workdir / "customers.csv")
+    shutil.copytree(ROOT / "config/examples", workdir / "config/examples")
     shutil.copy(ROOT / "tests/data/myprep.py", workdir / "myprep.py")
-    write_config(workdir, {"dataset": {"source": "customers.csv", "target": "label"}, "preprocessing": preprocessing,
-                           "training": {"epochs": 8, "batch_size": 16, "repetitions": 1, "cv_folds": 3},
-                           "figures": {"curves_top": 0}, "export": {"tensorboard": False}, "grid": grid})  # fmt: skip
+    write_config(workdir, experiment)
     snakemake(workdir, "--cores", "2")
     return pd.read_csv(workdir / "results/summary.csv"), json_of(workdir / "results/best.json")
 
@@ -215,9 +215,15 @@ def cell_records(workdir):
     return {json_of(p)["cell"]: json_of(p) for p in (workdir / "results/cells").rglob("metrics.json")}
 
 
-def test_a_file_with_categories_and_gaps_runs_unchanged_and_beats_chance(tmp_path):
-    summary, best = customer_run(tmp_path, {}, {"hidden_units": [8], "impute": ["median", "mean"]})
-    assert sorted(summary["param_impute"]) == ["mean", "median"] and (summary["status"] == "ok").all()
+@pytest.mark.slow
+def test_the_customer_example_runs_as_shipped_and_beats_chance(tmp_path):
+    import yaml
+
+    experiment = yaml.safe_load((ROOT / "config/examples/customers.yaml").read_text())
+    assert "preprocessing" not in experiment  # the defaults handle text and gaps
+    summary, best = customer_run(tmp_path, experiment)
+    assert len(summary) == 8 and (summary["status"] == "ok").all()
+    assert sorted(set(summary["param_impute"])) == ["mean", "median"]
     assert best["cv"]["accuracy"]["mean"] > best["baseline"]["cv"]["accuracy"]["mean"] + 0.05
     for record in cell_records(tmp_path).values():
         assert record["preprocessing"] == {"columns_in": 4, "features_out": 10, "one_hot": ["city", "member"],
@@ -227,8 +233,13 @@ def test_a_file_with_categories_and_gaps_runs_unchanged_and_beats_chance(tmp_pat
     assert "impute" in set(importance.iloc[:, 0])
 
 
+@pytest.mark.slow
 def test_a_users_transformer_with_a_keyword_axis_and_a_failing_value(tmp_path):
-    summary, best = customer_run(tmp_path, {"transformer": "myprep:prep"}, {"strategy": ["mean", "bogus"]})
+    experiment = {"dataset": {"source": "config/examples/customers.csv", "target": "label"},
+                  "preprocessing": {"transformer": "myprep:prep"}, "training": {"epochs": 4, "cv_folds": 2},
+                  "figures": {"curves_top": 0}, "export": {"tensorboard": False},
+                  "grid": {"strategy": ["mean", "bogus"]}}  # fmt: skip
+    summary, best = customer_run(tmp_path, experiment)
     records = cell_records(tmp_path)
     assert records["strategy~mean"]["status"] == "ok" and best["params"] == {"strategy": "mean"}
     assert records["strategy~mean"]["preprocessing"] == {"columns_in": 4, "features_out": 10,
@@ -238,3 +249,19 @@ def test_a_users_transformer_with_a_keyword_axis_and_a_failing_value(tmp_path):
     assert "\n" not in failed["error"] and failed["models"] == []
     assert summary.set_index("params")["status"].to_dict() == {'{"strategy": "bogus"}': "failed",
                                                                '{"strategy": "mean"}': "ok"}  # fmt: skip
+
+
+def test_a_training_process_reads_its_split_once_whatever_the_preparations(tmp_path, monkeypatch):
+    from gridflow.train import plan
+
+    data = load_dataset(str(ROOT / "config/examples/customers.csv"), "label")
+    save_split(make_split(data, test_size=0.2, cv_folds=2, validation_size=0.2, seed=0), tmp_path / "split.npz")
+    reads = []
+    monkeypatch.setattr(plan, "load_split", lambda path: reads.append(path) or load_split(path))
+    plan.clear_plan_cache()
+    for impute in ["median", "mean", "median", "constant", "mean"]:
+        cell = plan.plan_cell(
+            str(tmp_path / "split.npz"), repetitions=1, seed=0, preparation=Preparation(impute=impute)
+        )
+        assert cell.n_features == 10 and cell.preprocessing["impute"] == impute
+    assert len(reads) == 1

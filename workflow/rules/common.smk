@@ -31,7 +31,7 @@ if workflow.config_settings.configfiles:
 
 try:
     validate_config(config, workflow.source_path("../schemas/config.schema.yaml"), BUILDER_SEARCH_PATH)
-    N_ROWS = check_data(config)
+    DATA_SIZE = check_data(config)
 except ConfigError as error:
     sys.exit(f"gridflow: config error: {error}")
 

@@ -6,7 +6,7 @@ from gridflow.report.console import mend_job_error_reports
 from gridflow.report.progress import CellProgress
 from gridflow.spec.axes import training_value
 from gridflow.spec.resources import cell_mem_mb as cell_share_mb
-from gridflow.spec.resources import cell_runtime_minutes
+from gridflow.spec.resources import cell_data_mb, cell_runtime_minutes
 
 
 def local_threaded_run():
@@ -34,7 +34,7 @@ def figure_processes():
 def cell_runtime(wildcards, attempt):
     """Minutes a cell job may need: grows with epochs, models and smaller batches."""
     values, training = CELLS[wildcards.cell], config["training"]
-    n_train = int(N_ROWS * (1 - config["split"]["test_size"]))
+    n_train = int(DATA_SIZE.rows * (1 - config["split"]["test_size"]))
     return cell_runtime_minutes(
         training,
         epochs=training_value(values, training, "epochs"),
@@ -58,7 +58,8 @@ def cells_per_job():
 
 def cell_mem_mb(wildcards, attempt):
     """A cell's share of its job's memory (gridflow.spec.resources); a group sums its cells' shares."""
-    return cell_share_mb(cells_per_job(), attempt)
+    data_mb = cell_data_mb(config["training"], rows=DATA_SIZE.rows, features=DATA_SIZE.features)
+    return cell_share_mb(cells_per_job(), attempt, data_mb)
 
 
 # Where a local run stands, in cells; started by the Snakefile's onstart.

@@ -45,9 +45,9 @@ class Layout:
                 "imputed": numeric_gaps}  # fmt: skip
 
 
-def layout_of(x: np.ndarray, names: list[str], categories: dict[str, list[str]]) -> Layout:
-    """The layout of a data set's features (all its rows: which columns have gaps, and every category)."""
-    has_gap = np.isnan(x).any(axis=0)
+def layout_of(*parts: np.ndarray, names: list[str], categories: dict[str, list[str]]) -> Layout:
+    """The layout of a data set's features, from all its rows (``parts``): which columns have gaps, every category."""
+    has_gap = np.logical_or.reduce([np.isnan(x).any(axis=0) for x in parts])
     widths = [None if n not in categories else len(categories[n]) + int(has_gap[j]) for j, n in enumerate(names)]
     return Layout(list(names), widths, [n for j, n in enumerate(names) if has_gap[j]])
 

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
+from gridflow.data.encode import layout_of
 from gridflow.data.load import Dataset, load_dataset
 from gridflow.data.table import MAX_CATEGORIES
 from gridflow.errors import ConfigError
 
 
-def check_data(config: Mapping) -> int:
-    """Load the data set once (no TensorFlow), check it can be split as asked; returns its number of rows.
+@dataclass(frozen=True)
+class DataSize:
+    """What a cell job's memory grows with: the data set's rows, and the features the built-in preprocessing
+    makes of its columns (a user's transformer is taken to make as many)."""
+
+    rows: int
+    features: int
+
+
+def check_data(config: Mapping) -> DataSize:
+    """Load the data set once (no TensorFlow), check it can be split as asked; returns its size.
 
     Raises
     ------
@@ -24,7 +35,8 @@ def check_data(config: Mapping) -> int:
         check_categories(dataset, config["dataset"]["source"])
     split = config["split"]
     check_split_feasible(dataset, split["test_size"], config["training"]["cv_folds"], split["validation_size"])
-    return len(dataset.labels)
+    layout = layout_of(dataset.features, names=dataset.feature_names, categories=dataset.categories)
+    return DataSize(len(dataset.labels), layout.n_features)
 
 
 def check_categories(dataset: Dataset, source: str) -> None:

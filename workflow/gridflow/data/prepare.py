@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridflow.data.encode import fit_encoding, layout_of
+from gridflow.data.encode import Layout, fit_encoding, layout_of
 from gridflow.data.split import FULL, Split
 from gridflow.data.transformer import fit_transformer
 
@@ -56,34 +56,33 @@ def prepared_parts(split: Split, preparation: Preparation) -> tuple[list[Part], 
     cell has one input width.
     """
     rows = [(fold, ~split.held_out(fold)) for fold in range(split.n_folds)]
+    layout = (
+        None
+        if preparation.transformer
+        else layout_of(split.x_train, split.x_test, names=split.feature_names, categories=split.categories)
+    )
     parts = []
     for fold, train in [*rows, (FULL, slice(None))]:
-        prepare = _fit(split, preparation, train=train)
+        prepare = _fit(split, preparation, layout, train=train)
         x_eval = split.x_test if fold == FULL else split.x_train[~train]
         parts.append(Part(fold, prepare(split.x_train[train]), split.y_train[train], prepare(x_eval),
                           split.eval_labels(fold)))  # fmt: skip
     width = max(p.x_train.shape[1] for p in parts)
     parts = [Part(p.fold, _pad(p.x_train, width), p.y_train, _pad(p.x_eval, width), p.y_eval) for p in parts]
-    return parts, _describe(split, preparation, width)
+    if layout is None:
+        return parts, {"columns_in": len(split.feature_names), "features_out": width,
+                       "transformer": preparation.transformer}  # fmt: skip
+    return parts, {**layout.describe(), "scaler": preparation.scaler, "impute": preparation.impute}
 
 
-def _fit(split: Split, preparation: Preparation, *, train):
+def _fit(split: Split, preparation: Preparation, layout: Layout | None, *, train):
     x = split.x_train[train]
-    if preparation.transformer:
+    if layout is None:
         return fit_transformer(preparation.transformer, dict(preparation.keywords), x=x, y=split.y_train[train],
                                names=split.feature_names, categories=split.categories)  # fmt: skip
-    layout = layout_of(np.concatenate([split.x_train, split.x_test]), split.feature_names, split.categories)
     return fit_encoding(x, layout, scaler=preparation.scaler, impute=preparation.impute,
                         fill_value=preparation.fill_value)  # fmt: skip
 
 
 def _pad(x: np.ndarray, width: int) -> np.ndarray:
     return x if x.shape[1] == width else np.pad(x, ((0, 0), (0, width - x.shape[1])))
-
-
-def _describe(split: Split, preparation: Preparation, width: int) -> dict:
-    if preparation.transformer:
-        return {"columns_in": len(split.feature_names), "features_out": width,
-                "transformer": preparation.transformer}  # fmt: skip
-    layout = layout_of(np.concatenate([split.x_train, split.x_test]), split.feature_names, split.categories)
-    return {**layout.describe(), "scaler": preparation.scaler, "impute": preparation.impute}

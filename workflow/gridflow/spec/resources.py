@@ -27,8 +27,22 @@ def cell_runtime_minutes(
     return int(-(-seconds // 60)) * 2 ** (attempt - 1)
 
 
-def cell_mem_mb(cells_per_job: int, attempt: int = 1) -> int:
-    """A cell's share of its job's memory: the process split over the job's cells, plus its own.
+def cell_data_mb(training: Mapping, *, rows: int, features: int) -> int:
+    """What a cell's data take in its process: the prepared features of every model, and the training loop's
+    copies of them (one per model, as float32, twice while they go to TensorFlow).
+
+    Measured for a 200,000-row file making 321 features (2 folds, 1 repetition):
+    the largest process of a run 7.2 GB with two cells at once, this estimate 3.1 GB a cell plus the process's
+    (benchmarks/bench_tabular.py). Negligible for small data sets.
+    """
+    folds = training["cv_folds"] or 1
+    models = training["repetitions"] * (folds + 1)
+    one_copy_mb = rows * features * 4 / 1e6
+    return int(one_copy_mb * ((folds + 1) + 3 * models))
+
+
+def cell_mem_mb(cells_per_job: int, attempt: int = 1, data_mb: int = 0) -> int:
+    """A cell's share of its job's memory: the process split over the job's cells, plus its own and its data's.
 
     A group of cells asks for the sum of its cells' shares. A job holding
     fewer cells than a full group (the grid's last, a rerun of a few) asks for
@@ -36,5 +50,5 @@ def cell_mem_mb(cells_per_job: int, attempt: int = 1) -> int:
     a whole process per cell, and twice that on each further retry.
     """
     if attempt == 1:
-        return -(-PROCESS_MB // cells_per_job) + CELL_MB
-    return (PROCESS_MB + CELL_MB) * 2 ** (attempt - 2)
+        return -(-PROCESS_MB // cells_per_job) + CELL_MB + data_mb
+    return (PROCESS_MB + CELL_MB + data_mb) * 2 ** (attempt - 2)
