@@ -1,6 +1,6 @@
 """A large tabular file end to end: 200,000 rows, 40 columns (half text categories, numeric gaps), a 16-cell grid.
 
-    .venv/bin/python benchmarks/bench_tabular.py                  # about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_tabular.py                  # about 2 minutes on 2 cores
     .venv/bin/python benchmarks/bench_tabular.py --rows 20000     # a quicker look
 
 Writes the file (scripts/tabular_data.py `wide`) as Parquet and as CSV, reads

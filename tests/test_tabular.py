@@ -32,10 +32,11 @@ def write(tmp_path, frame, name="data.csv"):
 
 def test_text_and_yes_no_columns_become_category_codes_and_gaps_stay_gaps(tmp_path):
     frame = pd.DataFrame({"age": [30.0, None, 50.0, 41.0], "city": ["Lyon", "Nice", None, "Lyon"],
-                          "member": [True, False, True, True], "y": ["a", "b", "a", "b"]})  # fmt: skip
+                          "member": [True, False, True, True], "y": ["a", "b", "a", "b"],
+                          "yes": ["yes", "no", None, "yes"]})  # fmt: skip
     data = load_dataset(write(tmp_path, frame), "y")
-    assert data.feature_names == ["age", "city", "member"]
-    assert data.categories == {"city": ["Lyon", "Nice"], "member": ["False", "True"]}
+    assert data.feature_names == ["age", "city", "member", "yes"]
+    assert data.categories == {"city": ["Lyon", "Nice"], "yes": ["no", "yes"]}  # True/False, no gaps: 0/1, as ever
     np.testing.assert_array_equal(data.features[:, 1], [0, 1, np.nan, 0])
     np.testing.assert_array_equal(data.features[:, 2], [1, 0, 1, 1])
     assert np.isnan(data.features[1, 0])
@@ -74,7 +75,7 @@ def test_a_category_column_too_varied_to_one_hot_is_refused_before_any_job(tmp_p
     with pytest.raises(ConfigError, match="feature column 'id' has 1100 distinct text values.*at most 1000"):
         check_data(config)
     config["preprocessing"]["transformer"] = "myprep:prep"  # a transformer of the user's may encode it
-    assert check_data(config) == DataSize(rows=1100, features=1101)  # a cell job's memory is asked for them
+    assert check_data(config) == DataSize(rows=1100, features=2)  # a cell job's memory is asked for them
 
 
 LAYOUT_X = np.array([[1.0, 0, 5], [3.0, 1, np.nan], [np.nan, 0, 7], [100.0, 2, np.nan]], dtype=np.float32)
@@ -265,3 +266,29 @@ def test_a_training_process_reads_its_split_once_whatever_the_preparations(tmp_p
         )
         assert cell.n_features == 10 and cell.preprocessing["impute"] == impute
     assert len(reads) == 1
+
+
+def test_a_column_without_values_in_a_models_training_rows_gets_0_under_median():
+    x = np.array([[np.nan], [np.nan], [5.0]], dtype=np.float32)
+    encode = fit_encoding(x[:2], layout_of(x, names=["n"], categories={}), scaler="none", impute="median", fill_value=9)
+    assert encode(x)[:, 0].tolist() == [0.0, 0.0, 5.0]  # fill_value is for impute constant only (and keyed so)
+
+
+def test_a_fill_value_that_is_not_a_number_stops_the_run():
+    from gridflow.spec.check import validate_config
+
+    config = {"preprocessing": {"fill_value": float("nan")}, "grid": {"hidden_units": [4]}}
+    with pytest.raises(ConfigError, match="'preprocessing.fill_value' has value nan; allowed: a finite number"):
+        validate_config(config, ROOT / "workflow/schemas/config.schema.yaml", [])
+
+
+def test_captions_say_how_the_features_were_made():
+    from gridflow.spec.caption import describe_settings
+    from gridflow.spec.check import validate_config
+
+    config = {"preprocessing": {"transformer": "myprep:prep"}, "grid": {"strategy": ["mean"]}}
+    validate_config(config, ROOT / "workflow/schemas/config.schema.yaml", [str(ROOT / "tests/data")])
+    assert "features made by myprep:prep; model mlp" in describe_settings(config)
+    config = {"grid": {"scaler": ["standard", "minmax"]}}
+    validate_config(config, ROOT / "workflow/schemas/config.schema.yaml", [])
+    assert "the scaling of its own; model mlp" in describe_settings(config)

@@ -82,13 +82,13 @@ def fit_encoding(
 
 
 def _fills(x: np.ndarray, impute: str, fill_value: float) -> np.ndarray:
-    """Each numeric column's fill for a gap; a column with no value in ``x`` gets ``fill_value``."""
+    """Each numeric column's fill for a gap; under median or mean, a column with no value in ``x`` gets 0."""
     if impute == "constant":
         return np.full(x.shape[1], fill_value, dtype=np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column of gaps only: handled below
         fills = np.nanmedian(x, axis=0) if impute == "median" else np.nanmean(x, axis=0)
-    return np.where(np.isnan(fills), fill_value, fills).astype(np.float32)
+    return np.where(np.isnan(fills), 0.0, fills).astype(np.float32)
 
 
 def _filled(x: np.ndarray, fills: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from gridflow.errors import ConfigError
 @dataclass(frozen=True)
 class DataSize:
     """What a cell job's memory grows with: the data set's rows, and the features the built-in preprocessing
-    makes of its columns (a user's transformer is taken to make as many)."""
+    makes of its columns (for a user's transformer, the columns)."""
 
     rows: int
     features: int
@@ -35,6 +35,8 @@ def check_data(config: Mapping) -> DataSize:
         check_categories(dataset, config["dataset"]["source"])
     split = config["split"]
     check_split_feasible(dataset, split["test_size"], config["training"]["cv_folds"], split["validation_size"])
+    if config["preprocessing"]["transformer"]:  # its output is unknown before it runs: taken as the columns
+        return DataSize(len(dataset.labels), len(dataset.feature_names))
     layout = layout_of(dataset.features, names=dataset.feature_names, categories=dataset.categories)
     return DataSize(len(dataset.labels), layout.n_features)
 

@@ -90,6 +90,10 @@ def _load_table(path: Path, target: str | None, task: str) -> Dataset:
             f"dataset {path}: label column '{target}' has {int(gaps.sum())} missing value(s), the first in data row "
             f"{int(gaps.argmax()) + 1}; allowed: a label in every row (drop those rows)"
         )
+    if table.shape[1] == 1:
+        raise ConfigError(
+            f"dataset {path}: no feature column besides the label '{target}'; allowed: a file with feature columns"
+        )
     features, names, categories = table_features(table.drop(columns=[target]), what=f"dataset {path}")
     labels, class_names = task_labels(table[target], task=task, what=f"dataset {path}", target=target)
     return Dataset(features, labels, names, class_names, task, categories)

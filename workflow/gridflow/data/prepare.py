@@ -16,6 +16,7 @@ import numpy as np
 from gridflow.data.encode import Layout, fit_encoding, layout_of
 from gridflow.data.split import FULL, Split
 from gridflow.data.transformer import fit_transformer
+from gridflow.spec.axes import PREPROCESSING_AXES
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class Preparation:
     @classmethod
     def of(cls, preprocessing: Mapping, axes: Mapping) -> Preparation:
         """A cell's preparation: its preprocessing axes' values (``axes``) over the config's ``preprocessing``."""
-        merged = {**preprocessing, **{k: v for k, v in axes.items() if k in ("scaler", "impute")}}
-        keywords = tuple(sorted((k, v) for k, v in axes.items() if k not in ("scaler", "impute")))
+        merged = {**preprocessing, **{k: v for k, v in axes.items() if k in PREPROCESSING_AXES}}
+        keywords = tuple(sorted((k, v) for k, v in axes.items() if k not in PREPROCESSING_AXES))
         return cls(merged["scaler"], merged["impute"], float(merged["fill_value"]), merged["transformer"], keywords)
 
 
@@ -55,14 +56,14 @@ def prepared_parts(split: Split, preparation: Preparation) -> tuple[list[Part], 
     padded with zero features, which no model learns from: every model of a
     cell has one input width.
     """
-    rows = [(fold, ~split.held_out(fold)) for fold in range(split.n_folds)]
+    train_masks = [(fold, ~split.held_out(fold)) for fold in range(split.n_folds)]
     layout = (
         None
         if preparation.transformer
         else layout_of(split.x_train, split.x_test, names=split.feature_names, categories=split.categories)
     )
     parts = []
-    for fold, train in [*rows, (FULL, slice(None))]:
+    for fold, train in [*train_masks, (FULL, slice(None))]:
         prepare = _fit(split, preparation, layout, train=train)
         x_eval = split.x_test if fold == FULL else split.x_train[~train]
         parts.append(Part(fold, prepare(split.x_train[train]), split.y_train[train], prepare(x_eval),

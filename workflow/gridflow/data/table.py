@@ -20,20 +20,18 @@ MAX_CATEGORIES = 1000
 def table_features(table, *, what: str) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
     """(float32 matrix, column names, categorical column -> its categories) of a feature table.
 
-    A categorical column holds codes indexing its categories (sorted text);
-    yes/no columns (booleans) are categorical, their categories "False" and
-    "True". ``what`` names the file in errors.
+    A categorical column (text, pandas categories, booleans with gaps) holds
+    codes indexing its categories (sorted text); a True/False column without
+    gaps is the number 0/1, as it always was. ``what`` names the file in errors.
 
     Raises
     ------
     ConfigError
-        If the table has no column, a column without any value, or a column
+        If the table has a column without any value, or a column
         that is neither numbers, text, categories nor booleans (dates, say).
     """
     import pandas as pd
 
-    if table.shape[1] == 0:
-        raise ConfigError(f"{what}: no feature column besides the label; allowed: a file with feature columns")
     empty = [str(c) for c in table.columns if table[c].isna().all()]
     if empty:
         raise ConfigError(
@@ -43,7 +41,7 @@ def table_features(table, *, what: str) -> tuple[np.ndarray, list[str], dict[str
     categories = {}
     for j, name in enumerate(table.columns):
         column = table[name]
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        if pd.api.types.is_numeric_dtype(column):  # booleans too: 0/1
             matrix[:, j] = column.to_numpy(dtype=np.float32, na_value=np.nan)
         elif _is_categorical(column):
             matrix[:, j], categories[str(name)] = _codes(column)

@@ -56,10 +56,15 @@ def fit_transformer(
         with _named(spec):
             out = transformer.transform(as_frame(rows, names, categories))
             out = np.asarray(out.toarray() if hasattr(out, "toarray") else out, dtype=np.float32)
-        if out.ndim != 2 or not np.isfinite(out).all():
+        if out.ndim != 2 or len(out) != len(rows):
             raise TransformerError(
-                f"preprocessing.transformer {spec} gave features with gaps or infinities (shape {out.shape}); "
-                "allowed: a 2-D array of finite numbers (fill gaps in the transformer, e.g. with SimpleImputer)"
+                f"preprocessing.transformer {spec} gave features of shape {out.shape} for {len(rows)} rows; "
+                "allowed: one row of features per row"
+            )
+        if not np.isfinite(out).all():
+            raise TransformerError(
+                f"preprocessing.transformer {spec} gave features with gaps or infinities; allowed: finite numbers "
+                "(fill gaps in the transformer, e.g. with SimpleImputer)"
             )
         return out
 
@@ -78,5 +83,6 @@ class _named:
     def __exit__(self, kind, error, traceback):
         if error is None or isinstance(error, TransformerError | MemoryError | KeyboardInterrupt):
             return False
-        first = f"{kind.__name__}: {error}".splitlines()[0]
+        first = next((line for line in str(error).splitlines() if line.strip()), "")
+        first = f"{kind.__name__}: {first.strip()}"
         raise TransformerError(f"preprocessing.transformer {self.spec}: {first}") from error

@@ -71,8 +71,8 @@ KNOWN_AXES = {
         Axis("dropout", "model", "a number in [0, 1)", _rate, loop_input=True),
         Axis("activation", "model", "one of " + ", ".join(ACTIVATIONS), lambda v: v in ACTIVATIONS, loop_input=False),
         # The features' values are the loop's data, not part of it.
-        Axis("scaler", "preprocessing", "one of standard, minmax, none", lambda v: v in SCALERS, loop_input=True),
-        Axis("impute", "preprocessing", "one of median, mean, constant", lambda v: v in IMPUTE, loop_input=True),
+        Axis("scaler", "preprocessing", "one of " + ", ".join(SCALERS), lambda v: v in SCALERS, loop_input=True),
+        Axis("impute", "preprocessing", "one of " + ", ".join(IMPUTE), lambda v: v in IMPUTE, loop_input=True),
     )
 }
 # Axes consumed by training, and by the built-in preprocessing; every other axis is passed to the model

@@ -16,12 +16,19 @@ def describe_settings(config: Mapping) -> str:
     return (
         f"Data set {config['dataset']['source']} ({config['dataset']['task']}, "
         f"{split['test_size']:.0%} held out as the test part), "
-        f"{config['preprocessing']['scaler']} scaling; model {config['model']['builder']}; "
+        f"{_preprocessing(config)}; model {config['model']['builder']}; "
         f"every cell trained {training['repetitions']} repetition(s) × ({folds} + one test model) "
         f"{_budget(config)} with {_optimizer(training, grid)}"
         + (f", {', '.join(fixed)}" if fixed else "")
         + f"; cells are ranked by the mean CV {training['metric']}{_selection(config['search'])}."
     )
+
+
+def _preprocessing(config: Mapping) -> str:
+    preprocessing = config["preprocessing"]
+    if preprocessing["transformer"]:
+        return f"features made by {preprocessing['transformer']}"
+    return "the scaling of its own" if "scaler" in config["grid"] else f"{preprocessing['scaler']} scaling"
 
 
 def _budget(config: Mapping) -> str:

@@ -6,6 +6,7 @@ is allowed. Pure Python (no TensorFlow): runs while Snakemake parses.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from gridflow.errors import ConfigError
@@ -61,7 +62,9 @@ def check_transformer(config: dict, search_path: list[str]) -> tuple[str, ...] |
     Raises ConfigError if its function cannot be found, or the grid has an axis of the built-in preprocessing,
     which the transformer replaces.
     """
-    transformer = config["preprocessing"]["transformer"]
+    transformer, fill_value = config["preprocessing"]["transformer"], config["preprocessing"]["fill_value"]
+    if not math.isfinite(fill_value):
+        raise ConfigError(f"config key 'preprocessing.fill_value' has value {fill_value}; allowed: a finite number")
     if not transformer:
         return ()
     built_in = [axis for axis in PREPROCESSING_AXES if axis in config["grid"]]
