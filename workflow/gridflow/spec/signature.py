@@ -34,7 +34,8 @@ def builder_target(builder: str) -> tuple[str, str]:
 
 def builder_axes(builder: str, search_path: list[str]) -> tuple[str, ...] | None:
     """The grid axes a builder accepts, found without importing it; None when it takes ``**kwargs`` (any axis)."""
-    return function_axes(builder_target(builder), key="model.builder", spec=builder, search_path=search_path)
+    return function_axes(builder_target(builder), key="model.builder", spec=builder, search_path=search_path,
+                         given=BUILDER_INPUTS)  # fmt: skip
 
 
 def transformer_axes(transformer: str, search_path: list[str]) -> tuple[str, ...] | None:
@@ -43,8 +44,11 @@ def transformer_axes(transformer: str, search_path: list[str]) -> tuple[str, ...
     return function_axes(target, key="preprocessing.transformer", spec=transformer, search_path=search_path)
 
 
-def function_axes(target: tuple[str, str], *, key: str, spec: str, search_path: list[str]) -> tuple[str, ...] | None:
-    """The parameters of function ``target`` (module, name) but BUILDER_INPUTS; None when it takes ``**kwargs``.
+def function_axes(
+    target: tuple[str, str], *, key: str, spec: str, search_path: list[str], given: tuple[str, ...] = ()
+) -> tuple[str, ...] | None:
+    """The parameters of function ``target`` (module, name) but those gridflow passes itself (``given``);
+    None when it takes ``**kwargs``.
 
     Raises
     ------
@@ -65,7 +69,7 @@ def function_axes(target: tuple[str, str], *, key: str, spec: str, search_path: 
             if args.kwarg is not None:
                 return None
             names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-            return tuple(n for n in names if n not in BUILDER_INPUTS)
+            return tuple(n for n in names if n not in given)
     raise ConfigError(
         f"config key '{key}' has value \"{spec}\"; module '{module_name}' defines no function '{func_name}'"
     )

@@ -9,6 +9,7 @@ TensorFlow is imported when a cell trains, not when this module is.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import platform
@@ -121,8 +122,14 @@ def cell_axes(values: Mapping, settings: Mapping) -> tuple[dict, dict]:
     transformer = settings["preprocessing"]["transformer"]
     if not transformer:
         return route_axes(values, builder_takes=None, transformer_takes=False)
-    builder_takes = builder_axes(settings["model"]["builder"], [])
-    return route_axes(values, builder_takes=builder_takes, transformer_takes=transformer_axes(transformer, []))
+    builder_takes, transformer_takes = _parameters(settings["model"]["builder"], transformer)
+    return route_axes(values, builder_takes=builder_takes, transformer_takes=transformer_takes)
+
+
+@functools.lru_cache(maxsize=8)
+def _parameters(builder: str, transformer: str) -> tuple:
+    """The builder's and the transformer's parameters, read from their source once per process."""
+    return builder_axes(builder, []), transformer_axes(transformer, [])
 
 
 def fit_settings(values: Mapping, training: Mapping, plan: CellPlan) -> FitSettings:
@@ -159,7 +166,7 @@ def _train(
         log.error("cell %s failed: %s", grid.cell_id(values), failure)
         plan, outcome, passed_over = None, Outcome(status="failed", error=str(failure)), ""
     else:
-        outcome, passed_over = _fit_plan(plan, values=values, model_axes=model_axes, key=key,
+        outcome, passed_over = _fit_plan(plan, values=values, model_axes=model_axes, key=key, settings=settings,
                                          split_path=split_path, candidates=candidates, log=log)  # fmt: skip
     models = []
     if plan is not None:
@@ -197,12 +204,15 @@ def _fit_plan(
     values: Mapping,
     model_axes: Mapping,
     key: Mapping,
+    settings: Mapping,
     split_path: str,
     candidates: Sequence,
     log: logging.Logger,
 ) -> tuple[Outcome, str]:
-    """Build and fit a planned cell's models, from the kept state that fits if any; (outcome, states passed over)."""
-    settings = trained_settings(key["settings"])
+    """Build and fit a planned cell's models, from the kept state that fits if any; (outcome, states passed over).
+
+    ``key`` is the cell's key; ``settings`` its settings as the job reads them (gridflow.spec.key.trained_settings).
+    """
     training = settings["training"]
     fit = fit_settings(values, training, plan)
     log.info("cell %s: %d models, %s", grid.cell_id(values), len(plan.models), fit)
