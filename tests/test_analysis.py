@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from gridflow.analysis import importance as importance_module
 from gridflow.analysis.importance import IMPORTANCE_COLUMNS, importance
 from gridflow.analysis.subgrid import complete_subgrid
 from gridflow.analysis.ties import compare_with_best
@@ -181,6 +182,14 @@ def test_bootstrap_is_reproducible_with_its_seed():
     pd.testing.assert_frame_equal(first, again)
     assert not np.allclose(first["share_low"], other["share_low"])
     assert (first["share_low"] <= first["share_high"]).all()
+
+
+def test_bootstrap_in_chunks_of_resamples_gives_what_all_at_once_gives(monkeypatch):
+    """A huge grid's resamples are taken a few at a time, to bound memory: the intervals must not change."""
+    table = make_table(GRID, lambda p: 0.5 + 0.02 * p[0] + 0.02 * p[2], noise=0.05)
+    at_once = importance(table, GRID, "accuracy", n_boot=200, seed=1)
+    monkeypatch.setattr(importance_module, "BOOTSTRAP_NUMBERS", 50)  # a resample or two a chunk
+    pd.testing.assert_frame_equal(importance(table, GRID, "accuracy", n_boot=200, seed=1), at_once)
 
 
 def test_one_split_gives_shares_without_intervals_or_noise():

@@ -156,6 +156,35 @@ def test_marginal_effect_per_value_of_an_axis(run):
     assert "spread over act, lr" in text and "1 not ok" in text
 
 
+def test_a_large_grid_draws_readable_heatmaps_and_effects_and_says_it_shows_colour_only(tmp_path):
+    """10 axes, two of them with 50 values: a figure a screen wide, every k-th value named, no 2,500 numbers."""
+    grid = {"a": [round(0.01 * i, 2) for i in range(50)], "b": list(range(50)), "c": [1, 2]}
+    grid |= {f"axis{k}": [k] for k in range(7)}
+    values = expand_grid(grid)
+    score = np.array([0.5 + v["a"] * 0.5 + v["b"] * 0.002 + 0.01 * v["c"] for v in values])
+    cells = [cell_id(v) for v in values]
+    table = pd.DataFrame({"cell": cells, "mean_test_accuracy": score, "std_test_accuracy": 0.01, "status": "ok",
+                          "tied_with_best": score == score.max(), "p_vs_best": 0.5})  # fmt: skip
+    table.loc[3, "status"] = "diverged"
+    table.to_csv(tmp_path / "summary.csv", index=False)
+    write_json({"cell": cells[int(score.argmax())], "params": values[int(score.argmax())]}, tmp_path / "best.json")
+    folder = (tmp_path, [])  # draw's run: the folder the figures go to
+    best, mean, n_not_ok, n_cells, _ = heatmap_marginal(table, grid=grid, a="a", b="b", metric="accuracy")
+    assert n_cells.shape == (50, 50) and (n_cells == 2).all() and n_not_ok.sum() == 1
+    np.testing.assert_allclose(best[10, 20], 0.5 + 0.05 + 0.04 + 0.02)
+    for flavour in ("slice", "marginal"):
+        text = draw(folder, plot_heatmap, summary_csv=tmp_path / "summary.csv", best_json=tmp_path / "best.json",
+                    grid=grid, a="a", b="b", metric="accuracy", flavour=flavour, name=flavour)  # fmt: skip
+        assert "colour only: 50 × 50 values (numbers up to 15 a side)" in text
+        # Every 4th value of a named (0, 0.04, ..., 0.48), and no square's number such as 0.612.
+        assert {"0.04", "0.08", "0.48"} <= set(text.split()) and "0.01" not in text.split()
+        assert not re.search(r"\b0\.\d{3}\b", text)
+    text = draw(folder, plot_marginal_effect, summary_csv=tmp_path / "summary.csv", grid=grid, axis="b",
+                metric="accuracy", name="effect")  # fmt: skip
+    assert "spread over a, c, axis0" in text and "1 not ok" in text
+    assert {"0", "4", "48"} <= set(text.split()) and "2" not in text.split()  # every 4th of 50 values named
+
+
 def test_learning_curves_average_cv_models_only_and_keep_stopped_ones_short():
     models = [model("cv", 0.9), model("cv", 0.7), model("test", 0.1), model("cv", 0.5, epochs=1, status="diverged")]
     record = cell_record({"units": 8}, [m for m, _, _ in models])

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from records import cell_record, model_record, scored_cell, write_cell
 
+from gridflow.analysis import scores as scores_module
 from gridflow.analysis.summary import best_cell, summarize, write_summary
 from gridflow.data.load import load_dataset
 from gridflow.data.split import load_split, make_split, save_split
@@ -141,7 +142,7 @@ def test_failed_cell_lists_its_error_and_nan_scores():
     assert np.isnan(table.loc["lr~1/units~8", "mean_test_accuracy"])
 
 
-def write_files(tmp_path, records=RECORDS):
+def write_files(tmp_path, records=RECORDS, processes=0):
     """The cells' files as training writes them (each model right on about its accuracy's share of its rows)."""
     split = tmp_path / "split.npz"
     save_split(make_split(load_dataset("breast_cancer", None), test_size=0.2, cv_folds=N_FOLDS, validation_size=0.2,
@@ -160,6 +161,7 @@ def write_files(tmp_path, records=RECORDS):
         csv_path=tmp_path / "s.csv",
         best_path=tmp_path / "b.json",
         log_path=tmp_path / "l.log",
+        processes=processes,
     )
     return pd.read_csv(tmp_path / "s.csv"), json.loads((tmp_path / "b.json").read_text())
 
@@ -172,6 +174,17 @@ def test_write_summary_files_with_the_chance_baseline(tmp_path):
     assert 0.6 < baseline["cv"]["accuracy"]["mean"] < 0.65 and baseline["cv"]["roc_auc"]["mean"] == 0.5
     assert 0.6 < baseline["holdout"]["accuracy"]["mean"] < 0.65 and baseline["holdout"]["recall"]["mean"] == 0.5
     assert baseline["cv"]["loss"]["mean"] == pytest.approx(0.66, abs=0.01)  # the entropy of a 63/37 split
+
+
+def test_a_large_summary_scored_in_two_processes_equals_one_scored_in_this_one(tmp_path, monkeypatch):
+    """A grid of PARALLEL_FROM cells or more is scored in a process a core: the same table, the same order."""
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    one = write_files(tmp_path / "one")
+    monkeypatch.setattr(scores_module, "PARALLEL_FROM", 2)
+    two = write_files(tmp_path / "two", processes=2)
+    pd.testing.assert_frame_equal(one[0], two[0])
+    assert one[1] == two[1]
 
 
 def test_idioms_written_for_cv_results_work_on_the_csv(tmp_path):

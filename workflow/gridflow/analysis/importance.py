@@ -25,6 +25,8 @@ IMPORTANCE_COLUMNS = ["term", "kind", "df", "share", "share_low", "share_high", 
 
 
 RESIDUAL = "residual"
+# Cell scores of bootstrap resamples held at once (8 bytes each).
+BOOTSTRAP_NUMBERS = 2_000_000
 
 
 def _sums_of_squares(cells: np.ndarray) -> tuple[dict[tuple[int, ...], np.ndarray], np.ndarray]:
@@ -95,8 +97,10 @@ def _bootstrap_shares(splits: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     k = splits.shape[-1]
     rng = np.random.default_rng(seed)
     weights = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot) / k
-    cells = np.moveaxis(splits @ weights.T, -1, 0)
-    return _shares(cells)[1]
+    # A few resamples at a time: all 1,000 of a 100,000-cell grid at once would hold several copies of 800 MB.
+    per_chunk = max(1, BOOTSTRAP_NUMBERS // splits[..., 0].size)
+    chunks = [weights[start : start + per_chunk] for start in range(0, n_boot, per_chunk)]
+    return np.concatenate([_shares(np.moveaxis(splits @ chunk.T, -1, 0))[1] for chunk in chunks])
 
 
 def _empty_importance(about: dict) -> pd.DataFrame:

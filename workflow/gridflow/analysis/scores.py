@@ -7,7 +7,9 @@ a metric added to gridflow later is one summary away, never a retrain.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 
 from gridflow.data.split import Split, load_split
 from gridflow.io import file_digest
@@ -15,6 +17,10 @@ from gridflow.results.arrays import CellArrays, read_arrays
 from gridflow.results.grammar import OK
 from gridflow.results.record import CellRecord, ModelRecord, arrays_path, read_record
 from gridflow.results.scoring import score_outputs
+
+# From this many cells on, a summary scores them in several processes (a 100,000-cell grid: a minute and a half
+# in one); below it, starting processes would cost more than they save.
+PARALLEL_FROM = 5_000
 
 
 @dataclass(frozen=True)
@@ -37,14 +43,25 @@ def model_scores(record: CellRecord, arrays: CellArrays, split: Split) -> list[d
     ]
 
 
-def score_cells(metric_paths: Sequence[str], split_path: str) -> list[ScoredCell]:
-    """Read every cell (metrics.json and models.npz) and score its models on the split they trained on.
+def score_cells(metric_paths: Sequence[str], split_path: str, *, processes: int = 0) -> list[ScoredCell]:
+    """Read every cell (metrics.json and models.npz) and score its models on the split they trained on, in
+    ``processes`` processes for a grid of PARALLEL_FROM cells or more (in this one otherwise).
 
     Raises
     ------
     ValueError
         If a cell was trained on another split than ``split_path`` holds (a stale cell must never be scored).
     """
+    if processes < 2 or len(metric_paths) < PARALLEL_FROM:
+        return _score_cells(metric_paths, split_path)
+    size = -(-len(metric_paths) // processes)
+    chunks = [list(metric_paths[start : start + size]) for start in range(0, len(metric_paths), size)]
+    # spawn, never fork: Snakemake's process holds threads and locks mid-use
+    with ProcessPoolExecutor(len(chunks), mp_context=get_context("spawn")) as pool:
+        return [cell for part in pool.map(_score_cells, chunks, [split_path] * len(chunks)) for cell in part]
+
+
+def _score_cells(metric_paths: Sequence[str], split_path: str) -> list[ScoredCell]:
     split, digest = load_split(split_path), file_digest(split_path)
     cells = []
     for path in metric_paths:
@@ -54,5 +71,5 @@ def score_cells(metric_paths: Sequence[str], split_path: str) -> list[ScoredCell
                 f"cell {record.cell} was trained on another split than {split_path}; run the workflow again to "
                 "retrain it (Snakemake's default rerun triggers do)"
             )
-        cells.append(ScoredCell(record, model_scores(record, read_arrays(arrays_path(path)), split)))
+        cells.append(ScoredCell(record, model_scores(record, read_arrays(arrays_path(path), histories=False), split)))
     return cells

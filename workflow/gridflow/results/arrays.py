@@ -84,14 +84,15 @@ def write_arrays(arrays: CellArrays, path: str | Path) -> None:
         )
 
 
-def read_arrays(path: str | Path) -> CellArrays:
-    """Read a cell's models.npz."""
+def read_arrays(path: str | Path, *, histories: bool = True) -> CellArrays:
+    """Read a cell's models.npz; without ``histories`` only what scoring needs (each array read costs, and
+    the summary of a 100,000-cell grid reads one file a cell)."""
     with np.load(path) as npz:
         rows = npz["rows"]
         return CellArrays(
             outputs=tuple(np.split(npz["outputs"], np.cumsum(rows)[:-1])) if len(rows) else (),
             label_center=npz["label_center"] if "label_center" in npz else np.zeros(len(rows)),
             label_scale=npz["label_scale"] if "label_scale" in npz else np.ones(len(rows)),
-            history_keys=tuple(str(k) for k in npz["history_keys"]),
-            history=npz["history"],
+            history_keys=tuple(str(k) for k in npz["history_keys"]) if histories else (),
+            history=npz["history"] if histories else np.zeros((len(rows), 0, 0), np.float32),
         )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+EPS = np.finfo(np.float64).eps
+
 
 def score_outputs(task: str, y_true: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     """Every metric of ``task``: outputs are class probabilities, or predictions in the label's units."""
@@ -46,7 +48,7 @@ def score(y_true: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
     confusion = np.bincount(y_true * n_classes + predicted, minlength=n_classes**2).reshape(n_classes, n_classes)
     hits = np.diag(confusion).astype(np.float64)
     true_counts, predicted_counts = confusion.sum(axis=1), confusion.sum(axis=0)
-    picked = np.clip(probs[np.arange(len(y_true)), y_true], np.finfo(np.float64).eps, 1 - np.finfo(np.float64).eps)
+    picked = np.clip(probs[np.arange(len(y_true)), y_true], EPS, 1 - EPS)
     if (true_counts == 0).any():
         roc_auc = float("nan")
     elif n_classes == 2:
@@ -72,8 +74,8 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     """1-based ranks, tied values sharing their mean rank (scipy's rankdata, without importing SciPy)."""
     order = np.argsort(values, kind="mergesort")
     ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    sizes = np.diff(np.r_[starts, len(values)])
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    sizes = np.diff(starts, append=len(values))
     ranks = np.empty(len(values))
     ranks[order] = np.repeat(starts + (sizes + 1) / 2, sizes)
     return ranks

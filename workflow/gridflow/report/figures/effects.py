@@ -7,6 +7,7 @@ that value and its standard deviation over repetitions x folds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ def axis_effect(table: pd.DataFrame, grid: Mapping[str, list], axis: str, metric
     values = table["cell"].map(lambda cell: gridlib.parse_cell_id(cell)[axis])
     mean, std = table[mean_column(metric)].astype(float), table[std_column(metric)].astype(float)
     ok = style.ok_cells(table, metric)
-    per_value = len(gridlib.expand_grid(grid)) // len(grid[axis])
+    per_value = math.prod(len(values) for values in grid.values()) // len(grid[axis])
     effects = []
     for value in style.value_labels(grid[axis]):
         here = (values == value) & ok
@@ -57,7 +58,8 @@ def plot_marginal_effect(
     with job_log(log_path) as log, style.styled():
         table = grid_rows(read_summary(summary_csv))  # a halving search: its round 0, the complete grid
         effects = axis_effect(table, grid, axis, metric)
-        fig = style.new_figure(max(5.0, 1.1 * len(effects) + 2.2), 4.2)
+        # Past 15 values the boxes narrow, and every k-th value is named, to keep the figure readable.
+        fig = style.new_figure(max(5.0, 1.1 * min(len(effects), 15) + 2.2), 4.2)
         ax = fig.add_subplot()
         _draw(ax, effects)
         fig.legend(loc="outside lower center")
@@ -109,6 +111,7 @@ def _draw(ax, effects: Sequence[ValueEffect]) -> None:
                 f"{e.n_not_ok} not ok", (p, bottom), xytext=(0, 4), textcoords="offset points",
                 ha="center", va="bottom", fontsize=8, color=style.BAD_COLOUR,
             )  # fmt: skip
-    ax.set_xticks(positions, [e.value for e in effects])
+    step = -(-len(effects) // 15)
+    ax.set_xticks(positions[::step], [e.value for e in effects][::step], rotation=90 if step > 1 else 0)
     ax.set_xlim(-0.6, len(effects) - 0.3)
     ax.grid(axis="y")

@@ -23,6 +23,9 @@ from gridflow.spec import grid as gridlib
 from gridflow.spec.metrics import LOWER_IS_BETTER, score_format
 
 FLAVOURS = ("slice", "marginal")
+# Squares carry their numbers up to this many values on each axis. A larger heatmap shrinks its squares to keep
+# the figure this many squares' size, shows colour only, says so in its title, and labels every k-th value.
+WRITTEN_MAX = 15
 
 
 def heatmap_slice(
@@ -56,24 +59,35 @@ def heatmap_marginal(table: pd.DataFrame, *, grid: Mapping[str, list], a: str, b
     that pair, n_tied those tied with the best.
     """
     parsed = table["cell"].map(gridlib.parse_cell_id)
-    key_a, key_b = parsed.map(lambda v: v[a]), parsed.map(lambda v: v[b])
-    score = table[mean_column(metric)].astype(float)
+    # Each row's square, by its values' positions (-1: a value the grid no longer has); one pass over the rows.
+    rows_a = parsed.map(lambda v: v[a]).map({v: i for i, v in enumerate(style.value_labels(grid[a]))})
+    rows_b = parsed.map(lambda v: v[b]).map({v: j for j, v in enumerate(style.value_labels(grid[b]))})
     ok = style.ok_cells(table, metric)
+    frame = pd.DataFrame(
+        {
+            "i": rows_a.fillna(-1).astype(int),
+            "j": rows_b.fillna(-1).astype(int),
+            "score": table[mean_column(metric)].astype(float).where(ok),
+            "not_ok": ~ok,
+            "tied": tied_cells(table),
+        }
+    )
+    frame = frame[(frame["i"] >= 0) & (frame["j"] >= 0)]
+    squares = frame.groupby(["i", "j"]).agg(
+        best=("score", "min" if metric in LOWER_IS_BETTER else "max"),
+        mean=("score", "mean"),
+        n_not_ok=("not_ok", "sum"),
+        n_cells=("score", "size"),
+        n_tied=("tied", "sum"),
+    )
+    where = (squares.index.get_level_values("i"), squares.index.get_level_values("j"))
     shape = (len(grid[a]), len(grid[b]))
-    best, mean = np.full(shape, np.nan), np.full(shape, np.nan)
-    n_not_ok, n_cells, n_tied = np.zeros(shape, int), np.zeros(shape, int), np.zeros(shape, int)
-    tied = tied_cells(table)
-    pick = np.min if metric in LOWER_IS_BETTER else np.max
-    for i, va in enumerate(style.value_labels(grid[a])):
-        for j, vb in enumerate(style.value_labels(grid[b])):
-            here = (key_a == va) & (key_b == vb)
-            n_cells[i, j] = int(here.sum())
-            n_not_ok[i, j] = int((here & ~ok).sum())
-            n_tied[i, j] = int((here & tied).sum())
-            if (here & ok).any():
-                best[i, j] = pick(score[here & ok])
-                mean[i, j] = score[here & ok].mean()
-    return best, mean, n_not_ok, n_cells, n_tied
+    arrays = []
+    for column, empty in (("best", np.nan), ("mean", np.nan), ("n_not_ok", 0), ("n_cells", 0), ("n_tied", 0)):
+        array = np.full(shape, empty, dtype=float if column in ("best", "mean") else int)
+        array[where] = squares[column].to_numpy()
+        arrays.append(array)
+    return tuple(arrays)
 
 
 def plot_heatmap(
@@ -119,7 +133,9 @@ def _slice_figure(table, best, *, grid, a, b, metric, limits):
     held_text = ", ".join(f"{k}={gridlib.format_value(v)}" for k, v in fixed.items())
     width = fig.get_figwidth() - 1.4
     ax.set_title(
-        f"{a} × {b}" + (f"\n{style.wrap(f'others at the best cell: {held_text}', width)}" if held_text else "")
+        f"{a} × {b}"
+        + (f"\n{style.wrap(f'others at the best cell: {held_text}', width)}" if held_text else "")
+        + _colour_only_note(grid, a, b)
     )
     return fig
 
@@ -141,12 +157,35 @@ def _marginal_figure(table, *, grid, a, b, metric, limits):
         ax.set_title(style.wrap(f"{name} {over}", panel_width), fontsize=10)
     axes[1].set_ylabel("")
     fig.colorbar(image, ax=axes, label=style.metric_label(metric), shrink=0.9)
-    fig.suptitle(f"{a} × {b}, marginal")
+    fig.suptitle(f"{a} × {b}, marginal" + _colour_only_note(grid, a, b))
     return fig
 
 
 def _panel_size(grid, a, b, panels: int) -> tuple[float, float]:
-    return panels * (0.9 * len(grid[b]) + 1.6) + 1.4, 0.6 * len(grid[a]) + 2.0
+    def extent(n: int, square: float, panels: int = 1) -> float:  # inches of n squares; many share the width
+        return square * n if n <= WRITTEN_MAX else square * WRITTEN_MAX / panels
+
+    return panels * (extent(len(grid[b]), 0.9, panels) + 1.6) + 1.4, extent(len(grid[a]), 0.6) + 2.0
+
+
+def _written(grid, a, b) -> bool:
+    return max(len(grid[a]), len(grid[b])) <= WRITTEN_MAX
+
+
+def _colour_only_note(grid, a, b) -> str:
+    """What a heatmap too large for numbers in its squares says about it."""
+    if _written(grid, a, b):
+        return ""
+    return f"\ncolour only: {len(grid[a])} × {len(grid[b])} values (numbers up to {WRITTEN_MAX} a side)"
+
+
+def _ticks(ax, grid, a, b) -> None:
+    """Every value's label, or every k-th (at most WRITTEN_MAX) on an axis with more values."""
+    for axis, set_ticks, rotation in ((b, ax.set_xticks, 90), (a, ax.set_yticks, 0)):
+        labels = style.value_labels(grid[axis])
+        step = -(-len(labels) // WRITTEN_MAX)
+        positions = range(0, len(labels), step)
+        set_ticks(positions, [labels[p] for p in positions], rotation=rotation if step > 1 else 0)
 
 
 def _draw(ax, values, *, n_not_ok, n_cells, labels, tied, grid, a, b, metric, limits):
@@ -161,6 +200,7 @@ def _draw(ax, values, *, n_not_ok, n_cells, labels, tied, grid, a, b, metric, li
     vmin, vmax = limits
     image = ax.imshow(np.ma.masked_invalid(values), cmap=style.colour_map(metric), vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_facecolor(style.MISSING_FACE)
+    written = _written(grid, a, b)
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             all_bad = not np.isfinite(values[i, j])
@@ -173,6 +213,8 @@ def _draw(ax, values, *, n_not_ok, n_cells, labels, tied, grid, a, b, metric, li
                 ax.add_patch(
                     Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False, edgecolor=style.TIED_COLOUR, lw=2.2)
                 )
+            if not written:
+                continue
             if all_bad:
                 ax.text(j, i, labels[i, j], ha="center", va="center", color=style.BAD_COLOUR, fontweight="bold")
                 continue
@@ -180,8 +222,7 @@ def _draw(ax, values, *, n_not_ok, n_cells, labels, tied, grid, a, b, metric, li
             if n_not_ok[i, j] and n_cells[i, j] > 1:
                 text += f"\n{n_not_ok[i, j]}/{n_cells[i, j]} not ok"
             ax.text(j, i, text, ha="center", va="center", fontsize=9, color=_text_colour(values[i, j], metric, limits))
-    ax.set_xticks(range(len(grid[b])), style.value_labels(grid[b]))
-    ax.set_yticks(range(len(grid[a])), style.value_labels(grid[a]))
+    _ticks(ax, grid, a, b)
     ax.set_xlabel(b)
     ax.set_ylabel(a)
     ax.tick_params(length=0)
