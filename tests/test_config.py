@@ -228,10 +228,10 @@ def test_mlp_axes_are_read_from_its_signature():
 def test_a_cell_asks_for_its_share_of_the_jobs_process_and_a_whole_one_on_a_retry():
     from gridflow.spec.resources import CELL_MB, PROCESS_MB, cell_mem_mb
 
-    assert 8 * cell_mem_mb(cells_per_job=8) < PROCESS_MB + 8 * CELL_MB + 8  # a full group: one process
-    assert cell_mem_mb(cells_per_job=1) == PROCESS_MB + CELL_MB
-    assert cell_mem_mb(cells_per_job=8, attempt=2) == PROCESS_MB + CELL_MB  # a partial group, killed: whole
-    assert cell_mem_mb(cells_per_job=8, attempt=3) == 2 * (PROCESS_MB + CELL_MB)
+    assert 8 * cell_mem_mb(cells_at_once=8) < PROCESS_MB + 8 * CELL_MB + 8  # a full group: one process
+    assert cell_mem_mb(cells_at_once=1) == PROCESS_MB + CELL_MB
+    assert cell_mem_mb(cells_at_once=8, attempt=2) == PROCESS_MB + CELL_MB  # a partial group, killed: whole
+    assert cell_mem_mb(cells_at_once=8, attempt=3) == 2 * (PROCESS_MB + CELL_MB)
 
 
 def test_a_cells_memory_grows_with_its_data():
@@ -241,5 +241,5 @@ def test_a_cells_memory_grows_with_its_data():
     assert cell_data_mb(training, rows=569, features=30) < 2  # breast cancer: nothing to speak of
     big = cell_data_mb(training, rows=200_000, features=321)  # benchmarks/bench_tabular.py's file
     assert 2500 < big < 4000
-    assert cell_mem_mb(cells_per_job=1, data_mb=big) == PROCESS_MB + CELL_MB + big
-    assert cell_mem_mb(cells_per_job=1, attempt=3, data_mb=big) == 2 * (PROCESS_MB + CELL_MB + big)
+    assert cell_mem_mb(cells_at_once=1, data_mb=big) == PROCESS_MB + CELL_MB + big
+    assert cell_mem_mb(cells_at_once=1, attempt=3, data_mb=big) == 2 * (PROCESS_MB + CELL_MB + big)

@@ -1,6 +1,6 @@
 """The console's line per cell: counts, elapsed time and the estimate of what is left."""
 
-from gridflow.report.progress import WINDOW, CellProgress, duration
+from gridflow.report.progress import MAX_LINES, WINDOW, CellProgress, duration
 
 
 class Clock:
@@ -28,14 +28,14 @@ def test_time_left_follows_the_pace_of_the_latest_cells():
     """The first cells compile their loops; the estimate must not keep charging that to every cell left."""
     clock = Clock()
     progress = CellProgress(clock)
-    progress.start(total=100)
+    progress.start(total=MAX_LINES)  # a line for every cell
     for cell in range(10):  # slow: 5 s a cell
         clock.now += 5
         progress.cell_done(f"slow{cell}", "ok")
     for cell in range(WINDOW):  # then 0.5 s a cell
         clock.now += 0.5
         line = progress.cell_done(f"fast{cell}", "ok")
-    assert line.endswith(f"about {duration(0.5 * (100 - 10 - WINDOW))} left")
+    assert line.endswith(f"about {duration(0.5 * (MAX_LINES - 10 - WINDOW))} left")
 
 
 def test_a_retried_cell_counts_once_with_its_last_status_and_a_new_run_starts_from_zero():
@@ -53,3 +53,27 @@ def test_a_retried_cell_counts_once_with_its_last_status_and_a_new_run_starts_fr
 def test_durations_read_like_a_person_would_say_them():
     said = [duration(s) for s in (0.4, 59, 65, 3599, 3725)]
     assert said == ["0 s", "59 s", "1 min 05 s", "59 min 59 s", "1 h 02 min"]
+
+
+def test_a_large_run_prints_a_line_every_fiftieth_of_its_cells_and_its_first_and_last():
+    """10,000 cells must not print 10,000 lines; the counts stay right in the lines that are shown."""
+    clock = Clock()
+    progress = CellProgress(clock)
+    progress.start(total=10_000)
+    lines = []
+    for cell in range(10_000):
+        clock.now += 0.1
+        line = progress.cell_done(f"c{cell}", "failed" if cell % 100 == 0 else "ok")
+        lines += [line] if line else []
+    assert len(lines) == MAX_LINES + 1
+    assert lines[0].startswith("gridflow: 1/10000 cells trained (1 failed, 0 diverged)")
+    assert lines[1].startswith("gridflow: 201/10000 cells trained (3 failed, 0 diverged)")
+    assert lines[-1] == "gridflow: 10000/10000 cells trained (100 failed, 0 diverged), 16 min 40 s elapsed"
+    # A retry of a counted cell is no new cell: no line, and its new status replaces the old in the counts.
+    progress.start(total=1_000)
+    assert progress.cell_done("a", "failed").startswith("gridflow: 1/1000 cells trained (1 failed")
+    assert progress.cell_done("a", "ok") is None
+    progress.cell_done("b", "ok")
+    assert [progress.cell_done(f"c{cell}", "ok") for cell in range(19)][-1].startswith(
+        "gridflow: 21/1000 cells trained (0 failed, 0 diverged)"
+    )

@@ -8,7 +8,7 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "workflow/gridflow"
 # Each stage may import from the stages before it, never from a later one; the top-level modules
-# (errors, io, logs and the package itself) are for all.
+# (errors, io, logs, per_job and the package itself) are for all.
 STAGES = ["spec", "data", "results", "train", "analysis", "report"]
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60

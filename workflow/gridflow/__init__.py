@@ -9,7 +9,7 @@ One subpackage per stage, each importing only from those before it (tests/test_s
 - ``analysis``: the summary table, which axes matter, which cells tie with the best, the chance baseline;
 - ``report``: tables, figures, TensorBoard runs and the console.
 
-``errors``, ``io`` and ``logs`` serve every stage.
+``errors``, ``io``, ``logs`` and ``per_job`` serve every stage.
 """
 
 __version__ = "0.2.0"

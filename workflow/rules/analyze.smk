@@ -32,10 +32,8 @@ rule importance:
 
 rule export_tensorboard:
     input:
+        # Every cell's files are read beside it: the summary is remade whenever a cell is.
         summary="results/summary.csv",
-        metrics=cell_metrics_files,
-        # Read beside each metrics file: what the cell's models computed.
-        arrays=cell_arrays_files,
     output:
         # The experiment's config; beside it one run folder per cell, rewritten only when it changed.
         "results/tensorboard/events.out.tfevents.gridflow",
@@ -47,7 +45,7 @@ rule export_tensorboard:
     run:
         write_tensorboard(
             summary_csv=input.summary,
-            metric_paths=list(input.metrics),
+            metric_paths=cell_metrics_files(),
             grid=params.grid,
             metric=params.metric,
             output=output[0],

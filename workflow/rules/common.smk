@@ -6,8 +6,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from gridflow.data.feasible import check_data
+from gridflow.data.check_cache import cached_check_data
 from gridflow.errors import ConfigError
+from gridflow.per_job import per_job
 from gridflow.report.figures.heatmaps import FLAVOURS
 from gridflow.spec import grid as gridlib
 from gridflow.spec import search as searchlib
@@ -31,7 +32,7 @@ if workflow.config_settings.configfiles:
 
 try:
     validate_config(config, workflow.source_path("../schemas/config.schema.yaml"), BUILDER_SEARCH_PATH)
-    DATA_SIZE = check_data(config)
+    DATA_SIZE = cached_check_data(config)
 except ConfigError as error:
     sys.exit(f"gridflow: config error: {error}")
 
@@ -133,41 +134,35 @@ def cell_ids():
     return cells
 
 
-def cell_files(cells, name):
-    """``name`` (metrics.json, models.npz) of each of ``cells``."""
-    return [f"results/cells/{cell}/{name}" for cell in cells]
+def metrics_files(cells):
+    """The metrics file of each of ``cells`` (its models.npz, from the same job, lies beside it)."""
+    return [f"results/cells/{cell}/metrics.json" for cell in cells]
 
 
 def cell_metrics_files(wildcards=None):
-    """The metrics file of every cell the run trains."""
-    return cell_files(cell_ids(), "metrics.json")
-
-
-def cell_arrays_files(wildcards=None):
-    """What every cell's models computed (models.npz beside each metrics file)."""
-    return cell_files(cell_ids(), "models.npz")
+    """The metrics file of every cell the run trains (and the cells' groups sized: size_cell_groups)."""
+    size_cell_groups()
+    return metrics_files(cell_ids())
 
 
 def round_metrics_files(wildcards):
     """The metrics file of every cell of a halving round."""
-    return cell_files(round_cells(int(wildcards.round)), "metrics.json")
+    return metrics_files(round_cells(int(wildcards.round)))
 
 
-def round_arrays_files(wildcards):
-    """What every cell of a halving round computed."""
-    return cell_files(round_cells(int(wildcards.round)), "models.npz")
-
-
+@per_job
 def cell_values(wildcards):
     """The axis values of the cell a job trains."""
     return CELLS[wildcards.cell]
 
 
+@per_job
 def cell_settings(wildcards):
     """The settings part of a cell's key (its values are the other part)."""
     return CELL_SETTINGS[CELLS[wildcards.cell].get("optimizer")]
 
 
+@per_job
 def smaller_budget_files(wildcards):
     """The metrics file of this cell at the next smaller budget, if the run trains one: the cell goes on from its
     kept state. ancient: that it is there orders the jobs; its age must not retrain this cell."""

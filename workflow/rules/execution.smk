@@ -1,4 +1,6 @@
 # How this run executes: processes and threads, what a cell job asks a scheduler for, the console.
+import dataclasses
+
 from snakemake.logging import logger
 
 from gridflow.io import remove_unlisted
@@ -6,7 +8,7 @@ from gridflow.report.console import mend_job_error_reports
 from gridflow.report.progress import CellProgress
 from gridflow.spec.axes import training_value
 from gridflow.spec.resources import cell_mem_mb as cell_share_mb
-from gridflow.spec.resources import cell_data_mb, cell_runtime_minutes
+from gridflow.spec.resources import cell_data_mb, cell_runtime_minutes, cells_per_cluster_job
 
 
 def local_threaded_run():
@@ -31,6 +33,12 @@ def figure_processes():
     return workflow.cores if local_threaded_run() else 0
 
 
+def scoring_processes():
+    """Processes that score the cells of a large summary: as many as draw figures."""
+    return figure_processes()
+
+
+@per_job
 def cell_runtime(wildcards, attempt):
     """Minutes a cell job may need: grows with epochs, models and smaller batches."""
     values, training = CELLS[wildcards.cell], config["training"]
@@ -44,22 +52,41 @@ def cell_runtime(wildcards, attempt):
     )
 
 
+@per_job
+@per_job
 def cell_attempt(wildcards, attempt):
     """Which attempt of its job a cell is (1, then 2 on a retry)."""
     return attempt
 
 
 def cells_per_job():
-    """Cells one cluster job trains: N of --group-components cells=N when cells are grouped, else 1."""
-    if workflow.group_settings.overwrite_groups.get("train_cell") != "cells":
+    """Cells one cluster job trains when cells are grouped (--groups train_cell=cells, as profiles/slurm does):
+    gridflow.spec.resources.cells_per_cluster_job; else 1."""
+    settings = workflow.group_settings
+    if settings.overwrite_groups.get("train_cell") != "cells":
         return 1
-    return workflow.group_settings.group_components.get("cells", 1)
+    return cells_per_cluster_job(settings.group_components.get("cells", 1), len(GRID_CELLS))
 
 
+def size_cell_groups():
+    """Make the cells' groups cells_per_job() large, so that a large grid stays at a few hundred cluster jobs.
+
+    Snakemake takes a group's size only from its command line (--group-components, read after this file), and
+    sizes the groups once it has planned every job. The summary's input function runs in between (as a cluster
+    job's own Snakemake gets the size on its command line, it never needs to), and calls this.
+    """
+    settings = workflow.group_settings
+    if workflow.is_main_process and cells_per_job() != settings.group_components.get("cells", 1):
+        components = {**settings.group_components, "cells": cells_per_job()}
+        workflow.group_settings = dataclasses.replace(settings, group_components=components)
+
+
+@per_job
 def cell_mem_mb(wildcards, attempt):
-    """A cell's share of its job's memory (gridflow.spec.resources); a group sums its cells' shares."""
+    """A cell's share of its job's memory (gridflow.spec.resources); a group sums the shares of the cells that
+    train at once, at most the job's CPUs."""
     data_mb = cell_data_mb(config["training"], rows=DATA_SIZE.rows, features=DATA_SIZE.features)
-    return cell_share_mb(cells_per_job(), attempt, data_mb)
+    return cell_share_mb(min(cells_per_job(), workflow.cores or 1), attempt, data_mb)
 
 
 # Where a local run stands, in cells; started by the Snakefile's onstart.
@@ -84,6 +111,7 @@ def cell_job(threads, attempt):
 
 
 def show_progress(record):
-    """One line per finished cell in a local run (a cluster job's process knows only its own cells)."""
+    """A line on the finished cells in a local run, when one is due (a cluster job's process knows only its own cells)."""
     if workflow.is_main_process:
-        logger.info(PROGRESS.cell_done(record.cell, record.status))
+        if line := PROGRESS.cell_done(record.cell, record.status):
+            logger.info(line)

@@ -74,10 +74,8 @@ rule plot_marginal_effect:
 
 rule plot_learning_curves:
     input:
+        # The top cells' files are read beside it: the summary is remade whenever a cell is.
         summary="results/summary.csv",
-        metrics=cell_metrics_files,
-        # Read beside each metrics file: what the cell's models computed.
-        arrays=cell_arrays_files,
     output:
         png=report(
             "results/figures/learning_curves.png",

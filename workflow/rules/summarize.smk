@@ -4,9 +4,9 @@ from gridflow.analysis.summary import write_summary
 
 rule summarize:
     input:
+        # Each cell's models.npz, which the same job wrote, is read beside its metrics file; declaring only
+        # one file a cell halves what Snakemake matches per cell when it plans a large grid.
         metrics=cell_metrics_files,
-        # Read beside each metrics file: what the cell's models computed.
-        arrays=cell_arrays_files,
         split="results/data/split.npz",
     output:
         summary=report(
@@ -38,4 +38,5 @@ rule summarize:
             csv_path=output.summary,
             best_path=output.best,
             log_path=log[0],
+            processes=scoring_processes(),
         )

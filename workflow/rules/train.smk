@@ -10,7 +10,8 @@ rule train_cell:
     input:
         split="results/data/split.npz",
         # The cell at the next smaller budget, if the run trains one: this cell goes on from its kept state.
-        smaller=smaller_budget_files,
+        # (Plain values where they are the same for every cell: a function costs Snakemake a call a job.)
+        smaller=smaller_budget_files if BUDGETS else [],
     output:
         # The record, and beside it what the models computed (scores are computed from it downstream).
         metrics="results/cells/{cell}/metrics.json",
@@ -27,7 +28,7 @@ rule train_cell:
     # The cell's key (gridflow.spec.key): its values and exactly the settings that shape its training.
     params:
         values=cell_values,
-        settings=cell_settings,
+        settings=cell_settings if "optimizer" in config["grid"] else CELL_SETTINGS[None],
     run:
         record = train_cell(
             split=input.split,

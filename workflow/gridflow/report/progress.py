@@ -1,7 +1,9 @@
-"""One console line per trained cell: how far a local run is, in cells, and how long it still needs.
+"""Console lines on trained cells: how far a local run is, in cells, and how long it still needs.
 
 Snakemake counts jobs, not cells, and does not know that a cell failed or
-diverged (its job succeeds: the cell's metrics file says so).
+diverged (its job succeeds: the cell's metrics file says so). A run of up to
+MAX_LINES cells gets a line per cell; a larger one a line every 1/MAX_LINES of
+its cells, so that 100,000 cells print 50 lines, not 100,000.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def duration(seconds: float) -> str:
 
 # Cells whose pace predicts the rest.
 WINDOW = 20
+# Lines a run's cells print at most (and one more for its last cell).
+MAX_LINES = 50
 
 
 class CellProgress:
@@ -36,26 +40,34 @@ class CellProgress:
         self._started = clock()
         self._finished: deque[float] = deque(maxlen=WINDOW + 1)
         self._statuses: dict[str, str] = {}  # cell -> its last status: a retried cell counts once
+        self._counts: Counter[str] = Counter()  # of the statuses, kept as they change (not recounted per cell)
+        self._next_line = 0  # cells done when the next line is due
 
     def start(self, total: int) -> None:
         """A run begins that trains ``total`` cells."""
         with self._lock:
-            self._total, self._started, self._statuses = total, self._clock(), {}
+            self._total, self._started, self._next_line = total, self._clock(), 0
+            self._statuses, self._counts = {}, Counter()
             self._finished.clear()
 
-    def cell_done(self, cell: str, status: str) -> str:
-        """Count one finished cell (ok, failed or diverged); returns the line to show."""
+    def cell_done(self, cell: str, status: str) -> str | None:
+        """Count one finished cell (ok, failed or diverged); returns the line to show, or None if none is due."""
         with self._lock:
+            if cell in self._statuses:
+                self._counts[self._statuses[cell]] -= 1
             self._statuses[cell] = status
+            self._counts[status] += 1
             done = len(self._statuses)
-            counts = Counter(self._statuses.values())
             total = max(self._total, done)
             now = self._clock()
-            elapsed = now - self._started
             self._finished.append(now)
+            # A small run: every cell; a large one: the first, the last and every total/MAX_LINES in between.
+            if self._total > MAX_LINES and done < self._next_line and done != total:
+                return None
+            self._next_line = done + -(-self._total // MAX_LINES)
             line = (
-                f"gridflow: {done}/{total} cells trained ({counts['failed']} failed, "
-                f"{counts['diverged']} diverged), {duration(elapsed)} elapsed"
+                f"gridflow: {done}/{total} cells trained ({self._counts['failed']} failed, "
+                f"{self._counts['diverged']} diverged), {duration(now - self._started)} elapsed"
             )
             if 1 < done < total:
                 # The pace of the last cells: the first ones pay for starting TensorFlow and

@@ -9,6 +9,16 @@ from collections.abc import Mapping
 PROCESS_MB = 1500
 # What each cell adds on top: its data, models, and compiled loop.
 CELL_MB = 100
+# A cluster run submits at most about this many jobs of cells: a larger grid puts more cells in each job.
+MAX_CELL_JOBS = 200
+
+
+def cells_per_cluster_job(asked: int, n_cells: int) -> int:
+    """Cells one cluster job trains: ``asked`` (--group-components cells=N, 8 in profiles/slurm), or as many
+    as keep a grid of ``n_cells`` within MAX_CELL_JOBS jobs (10,000 cells: 50 a job). A scheduler handles a
+    few hundred jobs well, each job's Snakemake process costs seconds to start, and its cells share one
+    TensorFlow process."""
+    return max(asked, -(-n_cells // MAX_CELL_JOBS))
 
 
 def cell_runtime_minutes(
@@ -41,14 +51,16 @@ def cell_data_mb(training: Mapping, *, rows: int, features: int) -> int:
     return int(one_copy_mb * ((folds + 1) + 3 * models))
 
 
-def cell_mem_mb(cells_per_job: int, attempt: int = 1, data_mb: int = 0) -> int:
-    """A cell's share of its job's memory: the process split over the job's cells, plus its own and its data's.
+def cell_mem_mb(cells_at_once: int, attempt: int = 1, data_mb: int = 0) -> int:
+    """A cell's share of its job's memory: the process split over the cells that train in it at once, plus
+    its own and its data's.
 
-    A group of cells asks for the sum of its cells' shares. A job holding
+    A group of cells asks for the sum of the shares of the cells that run at once (Snakemake lays a group
+    wider than its CPUs out in rounds). A job holding
     fewer cells than a full group (the grid's last, a rerun of a few) asks for
     less than its process needs and may be killed for it: its retry asks for
     a whole process per cell, and twice that on each further retry.
     """
     if attempt == 1:
-        return -(-PROCESS_MB // cells_per_job) + CELL_MB + data_mb
+        return -(-PROCESS_MB // cells_at_once) + CELL_MB + data_mb
     return (PROCESS_MB + CELL_MB + data_mb) * 2 ** (attempt - 2)
