@@ -131,11 +131,11 @@ def main() -> None:
                 summary_csv=str(summary), grid=grid, metric="accuracy", folds=folds,
                 csv_path=str(folder / "importance.csv"), log_path=str(log)),
             "TensorBoard runs, first write": lambda: write_tensorboard(
-                summary_csv=str(summary), metric_paths=paths, grid=grid, metric="accuracy",
+                summary_csv=str(summary), cells_dir=str(folder / "cells"), grid=grid, metric="accuracy",
                 output=str(folder / f"tb{time.perf_counter_ns()}" / "events.out.tfevents.gridflow"),
                 log_path=str(log)),
             "TensorBoard runs, nothing changed": lambda: write_tensorboard(
-                summary_csv=str(summary), metric_paths=paths, grid=grid, metric="accuracy",
+                summary_csv=str(summary), cells_dir=str(folder / "cells"), grid=grid, metric="accuracy",
                 output=str(folder / "tb" / "events.out.tfevents.gridflow"), log_path=str(log)),
         }  # fmt: skip
         for name, step in steps.items():

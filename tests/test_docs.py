@@ -202,7 +202,8 @@ def facts() -> dict:
     from gridflow.analysis.importance import importance
     from gridflow.data.labels import MAX_NUMERIC_CLASSES
     from gridflow.data.split import MAX_LABEL_BINS
-    from gridflow.report.progress import WINDOW
+    from gridflow.report.figures.heatmaps import WRITTEN_MAX
+    from gridflow.report.progress import MAX_LINES, WINDOW
     from gridflow.spec import resources
     from gridflow.spec.metrics import METRICS_BY_TASK
     from gridflow.train.workers import LOOPS_PER_PROCESS
@@ -256,6 +257,13 @@ def facts() -> dict:
         "runtime factor per retry": runtime[1] / runtime[0],
         "runtime factor per further retry": runtime[2] / runtime[1],
         "slurm jobs": slurm["jobs"],
+        "max cell jobs": resources.MAX_CELL_JOBS,
+        "cells before groups grow": group * resources.MAX_CELL_JOBS,
+        "cells a job of 10,000": resources.cells_per_cluster_job(group, 10_000),
+        "cells a job of 100,000": resources.cells_per_cluster_job(group, 100_000),
+        "progress lines": MAX_LINES,
+        "progress lines at most": MAX_LINES + 1,
+        "written heatmap values": WRITTEN_MAX,
         "slurm cores": slurm["cores"],
         "slurm retries": slurm["retries"],
         "local retries": local["retries"],
@@ -293,6 +301,12 @@ CLAIMS = [
         ["slurm jobs", "slurm retries"],
     ),
     ("README.md", r"are retried (once) in a fresh process", ["local retries"]),
+    (
+        "README.md",
+        r"more cells a job for a grid of more than\s+([\d,]+) cells, to stay at (\d+) jobs",
+        ["cells before groups grow", "max cell jobs"],
+    ),
+    ("README.md", r"The console prints at most (\d+) progress lines", ["progress lines at most"]),
     # docs/how-it-works.md
     ("docs/how-it-works.md", r"`rerun-incomplete`, (one) retry", ["local retries"]),
     (
@@ -329,6 +343,26 @@ CLAIMS = [
         "docs/cluster.md",
         r"A cell's runtime (doubles) with every attempt: a retry asks for (twice) the first attempt's",
         ["runtime factor per further retry", "runtime factor per retry"],
+    ),
+    (
+        "docs/cluster.md",
+        r"A grid of more than ([\d,]+) cells gets more cells a job, to stay at\s+(\d+) jobs",
+        ["cells before groups grow", "max cell jobs"],
+    ),
+    ("docs/cluster.md", r"\| 10,000 \| (\d+) \| (\d+) \|", ["cells a job of 10,000", "max cell jobs"]),
+    ("docs/cluster.md", r"\| 100,000 \| (\d+) \| (\d+) \|", ["cells a job of 100,000", "max cell jobs"]),
+    # docs/scale.md
+    ("docs/scale.md", r"one line per trained cell up to (\d+) cells", ["progress lines"]),
+    (
+        "docs/scale.md",
+        r"every 1/(\d+) of the cells and the last: at most (\d+) lines",
+        ["progress lines", "progress lines at most"],
+    ),
+    ("docs/scale.md", r"whose axes have up to (\d+) values writes", ["written heatmap values"]),
+    (
+        "docs/scale.md",
+        r"a 10,000-cell grid submits (\d+)\s+Slurm jobs of (\d+) cells",
+        ["max cell jobs", "cells a job of 10,000"],
     ),
     # docs/outputs.md
     (

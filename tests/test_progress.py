@@ -77,3 +77,12 @@ def test_a_large_run_prints_a_line_every_fiftieth_of_its_cells_and_its_first_and
     assert [progress.cell_done(f"c{cell}", "ok") for cell in range(19)][-1].startswith(
         "gridflow: 21/1000 cells trained (0 failed, 0 diverged)"
     )
+
+
+def test_cells_past_the_counted_total_keep_the_pace_of_lines():
+    """A halving search counts round 0's cells at its start; its later rounds' cells must not print a line each."""
+    progress = CellProgress(Clock())
+    progress.start(total=1_000)
+    lines = [line for cell in range(1_500) if (line := progress.cell_done(f"c{cell}", "ok"))]
+    assert len(lines) == MAX_LINES + 1 + 500 // 20
+    assert lines[-1].startswith("gridflow: 1500/1500 cells trained")

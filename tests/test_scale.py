@@ -17,11 +17,6 @@ def test_a_cluster_job_takes_the_cells_asked_for_or_enough_to_stay_within_a_few_
     assert cells_per_cluster_job(64, 10_000) == 64
 
 
-def test_a_job_of_more_cells_than_cpus_asks_memory_for_the_cells_that_train_at_once():
-    # 50 cells, 8 at a time (the job's CPUs): Snakemake sums 8 shares, which must hold one process and 8 cells.
-    assert 8 * cell_mem_mb(8) >= 1500 + 8 * 100
-
-
 def test_slurm_profile_puts_a_2000_cell_grid_into_200_jobs_of_10_cells(tmp_path):
     """The group grows past the profile's 8 cells a job once the grid would take more than 200 jobs."""
     grid = {

@@ -210,9 +210,15 @@ def test_changing_the_split_redoes_split_and_cells(copy_of_finished):
     assert planned["split_data"] == 1 and planned["train_cell"] == 4
 
 
-def test_results_do_not_depend_on_cores_or_job_order(finished, tmp_path):
+def test_batches_cores_and_job_order_give_the_summary_of_one_run(finished, tmp_path):
+    """The recipe for huge grids (docs/scale.md): --batch summarize=i/n, one batch after another, on any cores."""
     write_config(tmp_path, TINY_CONFIG)
-    snakemake(tmp_path, "--cores", "1")
+    first = snakemake(tmp_path, "--cores", "1", "--batch", "summarize=1/2")
+    # Batch 1 is the first half of summarize's inputs: the cells' metrics files, then the split's file.
+    assert jobs_run(first) == {"split_data": 1, "train_cell": 3}
+    assert not (tmp_path / "results/summary.csv").exists()
+    last = snakemake(tmp_path, "--cores", "2", "--batch", "summarize=2/2")
+    assert jobs_run(last) == {"train_cell": 1, "summarize": 1, **AFTER_SUMMARY}
     pd.testing.assert_frame_equal(comparable_summary(finished[0]), comparable_summary(tmp_path))
 
 

@@ -45,7 +45,7 @@ rule export_tensorboard:
     run:
         write_tensorboard(
             summary_csv=input.summary,
-            metric_paths=cell_metrics_files(),
+            cells_dir="results/cells",
             grid=params.grid,
             metric=params.metric,
             output=output[0],

@@ -140,14 +140,25 @@ def metrics_files(cells):
 
 
 def cell_metrics_files(wildcards=None):
-    """The metrics file of every cell the run trains (and the cells' groups sized: size_cell_groups)."""
-    size_cell_groups()
+    """The metrics file of every cell the run trains."""
     return metrics_files(cell_ids())
+
+
+def summary_inputs(wildcards):
+    """The summary's inputs: every cell's metrics file. Snakemake calls this after it has read its command line
+    and before it sizes the cells' cluster jobs, the one moment to size them (size_cell_groups)."""
+    size_cell_groups()
+    return cell_metrics_files()
 
 
 def round_metrics_files(wildcards):
     """The metrics file of every cell of a halving round."""
     return metrics_files(round_cells(int(wildcards.round)))
+
+
+def round_arrays_files(wildcards):
+    """What every cell of a halving round computed."""
+    return [f"results/cells/{cell}/models.npz" for cell in round_cells(int(wildcards.round))]
 
 
 @per_job

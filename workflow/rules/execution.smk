@@ -53,7 +53,6 @@ def cell_runtime(wildcards, attempt):
 
 
 @per_job
-@per_job
 def cell_attempt(wildcards, attempt):
     """Which attempt of its job a cell is (1, then 2 on a retry)."""
     return attempt
@@ -61,19 +60,21 @@ def cell_attempt(wildcards, attempt):
 
 def cells_per_job():
     """Cells one cluster job trains when cells are grouped (--groups train_cell=cells, as profiles/slurm does):
-    gridflow.spec.resources.cells_per_cluster_job; else 1."""
+    gridflow.spec.resources.cells_per_cluster_job, for the cells of this run or of its --batch; else 1."""
     settings = workflow.group_settings
     if settings.overwrite_groups.get("train_cell") != "cells":
         return 1
-    return cells_per_cluster_job(settings.group_components.get("cells", 1), len(GRID_CELLS))
+    batch = getattr(getattr(workflow, "dag_settings", None), "batch", None)
+    n_cells = -(-len(GRID_CELLS) // batch.batches) if batch else len(GRID_CELLS)
+    return cells_per_cluster_job(settings.group_components.get("cells", 1), n_cells)
 
 
 def size_cell_groups():
-    """Make the cells' groups cells_per_job() large, so that a large grid stays at a few hundred cluster jobs.
+    """Make the cells' groups cells_per_job() large, so that a large grid stays within a few hundred jobs.
 
-    Snakemake takes a group's size only from its command line (--group-components, read after this file), and
-    sizes the groups once it has planned every job. The summary's input function runs in between (as a cluster
-    job's own Snakemake gets the size on its command line, it never needs to), and calls this.
+    Snakemake takes a group's size only from its command line (--group-components, read after this file).
+    A cluster job's own Snakemake does not group its cells (they train in its process), so only the
+    submitting one sizes them.
     """
     settings = workflow.group_settings
     if workflow.is_main_process and cells_per_job() != settings.group_components.get("cells", 1):
@@ -84,9 +85,12 @@ def size_cell_groups():
 @per_job
 def cell_mem_mb(wildcards, attempt):
     """A cell's share of its job's memory (gridflow.spec.resources); a group sums the shares of the cells that
-    train at once, at most the job's CPUs."""
+    train at once: the job's cells, at most one per CPU it asks for (profiles/slurm: cores)."""
     data_mb = cell_data_mb(config["training"], rows=DATA_SIZE.rows, features=DATA_SIZE.features)
-    return cell_share_mb(min(cells_per_job(), workflow.cores or 1), attempt, data_mb)
+    at_once = cells_per_job()
+    if at_once > 1:
+        at_once = min(at_once, workflow.resource_settings.cores or at_once)
+    return cell_share_mb(at_once, attempt, data_mb)
 
 
 # Where a local run stands, in cells; started by the Snakefile's onstart.

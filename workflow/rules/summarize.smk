@@ -6,7 +6,7 @@ rule summarize:
     input:
         # Each cell's models.npz, which the same job wrote, is read beside its metrics file; declaring only
         # one file a cell halves what Snakemake matches per cell when it plans a large grid.
-        metrics=cell_metrics_files,
+        metrics=summary_inputs,
         split="results/data/split.npz",
     output:
         summary=report(

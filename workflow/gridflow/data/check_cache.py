@@ -6,6 +6,7 @@ loaded the data set (a second for the built-in one, which imports scikit-learn; 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -14,7 +15,6 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from gridflow import __version__
 from gridflow.data.feasible import DataSize, check_data
 from gridflow.io import write_json
 from gridflow.spec.datasets import BUILTIN_DATASETS
@@ -38,14 +38,17 @@ def cached_check_data(config: Mapping, cache_file: Path = CACHE_FILE) -> DataSiz
         return DataSize(**entry)
     size = check_data(config)
     entries = [*known.items()][-(MAX_ENTRIES - 1) :] + [(key, asdict(size))]
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    write_json(dict(entries), cache_file)
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        write_json(dict(entries), cache_file)
+    except OSError:  # a read-only folder: check again next time
+        pass
     return size
 
 
 def check_key(config: Mapping) -> str:
     """What the check's answer depends on: the data (a file's path, size and modification time; a built-in
-    one's scikit-learn), the settings the check reads, and gridflow's version."""
+    one's scikit-learn), the settings the check reads, and the code that checks."""
     dataset = config["dataset"]
     source = dataset["source"]
     if source in BUILTIN_DATASETS:
@@ -60,9 +63,16 @@ def check_key(config: Mapping) -> str:
         config["split"]["test_size"],
         config["split"]["validation_size"],
         config["training"]["cv_folds"],
-        __version__,
     ]
-    return hashlib.sha256(json.dumps([data, settings]).encode()).hexdigest()[:32]
+    return hashlib.sha256(json.dumps([data, settings, _checking_code()]).encode()).hexdigest()[:32]
+
+
+@functools.cache
+def _checking_code() -> list[str]:
+    """What checks the data: the data stage's source (gridflow's version does not change between commits) and
+    pandas' version (it reads the file)."""
+    sources = sorted(Path(__file__).parent.glob("*.py"))
+    return [hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest(), metadata.version("pandas")]
 
 
 def _read(cache_file: Path) -> dict:

@@ -61,8 +61,9 @@ class CellProgress:
             total = max(self._total, done)
             now = self._clock()
             self._finished.append(now)
-            # A small run: every cell; a large one: the first, the last and every total/MAX_LINES in between.
-            if self._total > MAX_LINES and done < self._next_line and done != total:
+            # A small run: every cell; a large one: the first, the last and every total/MAX_LINES in between (and
+            # on past the total, at that pace, for the cells of a halving search's later rounds).
+            if self._total > MAX_LINES and done < self._next_line and done != self._total:
                 return None
             self._next_line = done + -(-self._total // MAX_LINES)
             line = (

@@ -75,18 +75,19 @@ def cell_run(row: pd.Series, record: CellRecord, arrays: CellArrays, metric: str
 def write_tensorboard(
     *,
     summary_csv: str,
-    metric_paths: Sequence[str],
+    cells_dir: str,
     grid: Mapping[str, Sequence],
     metric: str,
     output: str,
     log_path: str,
 ) -> None:
-    """Write (or refresh) the TensorBoard folder holding ``output``, its experiment config file."""
+    """Write (or refresh) the TensorBoard folder holding ``output``, its experiment config file: a run for each
+    cell of the summary, read from ``cells_dir``/<cell>/."""
     with job_log(log_path) as log:
         table = read_summary(summary_csv).set_index("cell")
         runs = []
-        for path in metric_paths:
-            record, arrays = read_cell(path)
-            runs.append(cell_run(table.loc[record.cell], record, arrays, metric))
+        for cell, row in table.iterrows():
+            record, arrays = read_cell(Path(cells_dir) / cell / "metrics.json")
+            runs.append(cell_run(row, record, arrays, metric))
         report = write_runs(runs, domains=grid, metrics=metric_tags(metric), logdir=Path(output).parent)
         log.info("TensorBoard runs in %s: %s", Path(output).parent, report)

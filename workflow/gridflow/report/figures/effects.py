@@ -58,8 +58,8 @@ def plot_marginal_effect(
     with job_log(log_path) as log, style.styled():
         table = grid_rows(read_summary(summary_csv))  # a halving search: its round 0, the complete grid
         effects = axis_effect(table, grid, axis, metric)
-        # Past 15 values the boxes narrow, and every k-th value is named, to keep the figure readable.
-        fig = style.new_figure(max(5.0, 1.1 * min(len(effects), 15) + 2.2), 4.2)
+        # Past style.NAMED_MAX values the boxes narrow, and every k-th value is named.
+        fig = style.new_figure(max(5.0, 1.1 * min(len(effects), style.NAMED_MAX) + 2.2), 4.2)
         ax = fig.add_subplot()
         _draw(ax, effects)
         fig.legend(loc="outside lower center")
@@ -111,7 +111,7 @@ def _draw(ax, effects: Sequence[ValueEffect]) -> None:
                 f"{e.n_not_ok} not ok", (p, bottom), xytext=(0, 4), textcoords="offset points",
                 ha="center", va="bottom", fontsize=8, color=style.BAD_COLOUR,
             )  # fmt: skip
-    step = -(-len(effects) // 15)
-    ax.set_xticks(positions[::step], [e.value for e in effects][::step], rotation=90 if step > 1 else 0)
+    ticks, labels, rotation = style.named_ticks([e.value for e in effects])
+    ax.set_xticks(ticks, labels, rotation=rotation)
     ax.set_xlim(-0.6, len(effects) - 0.3)
     ax.grid(axis="y")

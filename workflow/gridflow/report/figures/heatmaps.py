@@ -24,8 +24,8 @@ from gridflow.spec.metrics import LOWER_IS_BETTER, score_format
 
 FLAVOURS = ("slice", "marginal")
 # Squares carry their numbers up to this many values on each axis. A larger heatmap shrinks its squares to keep
-# the figure this many squares' size, shows colour only, says so in its title, and labels every k-th value.
-WRITTEN_MAX = 15
+# the figure this many squares' size, shows colour only, says so in its title, and names every k-th value.
+WRITTEN_MAX = style.NAMED_MAX
 
 
 def heatmap_slice(
@@ -180,12 +180,11 @@ def _colour_only_note(grid, a, b) -> str:
 
 
 def _ticks(ax, grid, a, b) -> None:
-    """Every value's label, or every k-th (at most WRITTEN_MAX) on an axis with more values."""
-    for axis, set_ticks, rotation in ((b, ax.set_xticks, 90), (a, ax.set_yticks, 0)):
-        labels = style.value_labels(grid[axis])
-        step = -(-len(labels) // WRITTEN_MAX)
-        positions = range(0, len(labels), step)
-        set_ticks(positions, [labels[p] for p in positions], rotation=rotation if step > 1 else 0)
+    """Every value's label, or every k-th on an axis with many (x labels then turned upright)."""
+    positions, labels, rotation = style.named_ticks(style.value_labels(grid[b]))
+    ax.set_xticks(positions, labels, rotation=rotation)
+    positions, labels, _ = style.named_ticks(style.value_labels(grid[a]))
+    ax.set_yticks(positions, labels)
 
 
 def _draw(ax, values, *, n_not_ok, n_cells, labels, tied, grid, a, b, metric, limits):

@@ -94,6 +94,17 @@ def value_labels(values: Sequence) -> list[str]:
     return [gridlib.format_value(v) for v in values]
 
 
+# An axis names up to this many values; one with more names every k-th, so that the labels stay readable.
+NAMED_MAX = 15
+
+
+def named_ticks(labels: Sequence[str]) -> tuple[range, list[str], int]:
+    """Positions and labels of the ticks to name, every k-th of more than NAMED_MAX, and their rotation."""
+    step = -(-len(labels) // NAMED_MAX)
+    positions = range(0, len(labels), step)
+    return positions, [labels[p] for p in positions], 90 if step > 1 else 0
+
+
 _drawing = threading.Lock()
 
 
