@@ -4,7 +4,8 @@ Synthetic cell files, so no cell is trained: shaped like the default grid's (216
 folds + 3 holdout models, 20 epochs of curves), or with --cells like bench_scale.py's tiny cells (10,000 or
 100,000 cells of 2 folds + 1 holdout model, 1 epoch). Prints seconds per step: its first run (which pays for
 the imports it needs, as the rule's run does) and the best of 3 (the first only, with --cells), and the
-process's peak memory after it:
+peak memory after it of this process and of the largest process it started (a summary of 5,000 cells or
+more is scored in a process per core):
 
     .venv/bin/python benchmarks/bench_analysis.py                 # ~15 s
     .venv/bin/python benchmarks/bench_analysis.py --cells 10000   # ~2 minutes
@@ -67,7 +68,7 @@ def huge(cells: int) -> Shape:
 
 def write_cells(folder: Path, split_path: Path, shape: Shape) -> list[str]:
     """Every cell's metrics.json and models.npz as training writes them: each model's class probabilities on the
-    rows the split gives it, random, and 20 epochs of curves."""
+    rows the split gives it, random, and a curve per epoch."""
     rng = np.random.default_rng(0)
     split, digest = load_split(split_path), file_digest(split_path)
     paths = []
@@ -120,7 +121,7 @@ def main() -> None:
         paths = write_cells(folder, split, shape)
         print(f"{len(paths)} cells, {shape.repetitions * (folds + 1)} models each, written in "
               f"{time.perf_counter() - started:.0f} s; seconds: first run, best of {1 if args.cells else 3}; "
-              "the process's peak memory after the step")  # fmt: skip
+              "peak memory after the step: this process's, its largest child's")  # fmt: skip
         summary, log = folder / "summary.csv", folder / "log"
         steps = {
             "summary.csv + best.json (incl. t-tests, baseline)": lambda: write_summary(
@@ -140,8 +141,10 @@ def main() -> None:
         }  # fmt: skip
         for name, step in steps.items():
             first, best = timed(step, 1 if args.cells else 3)
+            # This process's peak, and its scoring processes' (the larger of them), which ran beside it.
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"{name:55s} {first:6.2f} {best:6.2f} {peak:6.0f} MB", flush=True)
+            children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            print(f"{name:55s} {first:6.2f} {best:6.2f} {peak:6.0f} MB {children:6.0f} MB", flush=True)
 
 
 if __name__ == "__main__":

@@ -303,10 +303,10 @@ CLAIMS = [
     ("README.md", r"are retried (once) in a fresh process", ["local retries"]),
     (
         "README.md",
-        r"more cells a job for a grid of more than\s+([\d,]+) cells, to stay at (\d+) jobs",
+        r"more cells a job for a grid of more than\s+([\d,]+) cells, to keep it at most (\d+) jobs",
         ["cells before groups grow", "max cell jobs"],
     ),
-    ("README.md", r"The console prints at most (\d+) progress lines", ["progress lines at most"]),
+    ("README.md", r"The console prints a progress line every 1/(\d+) of the cells", ["progress lines"]),
     # docs/how-it-works.md
     ("docs/how-it-works.md", r"`rerun-incomplete`, (one) retry", ["local retries"]),
     (
@@ -346,7 +346,7 @@ CLAIMS = [
     ),
     (
         "docs/cluster.md",
-        r"A grid of more than ([\d,]+) cells gets more cells a job, to stay at\s+(\d+) jobs",
+        r"A grid of more than ([\d,]+) cells gets more cells a job, to keep it at\s+most (\d+) jobs",
         ["cells before groups grow", "max cell jobs"],
     ),
     ("docs/cluster.md", r"\| 10,000 \| (\d+) \| (\d+) \|", ["cells a job of 10,000", "max cell jobs"]),
