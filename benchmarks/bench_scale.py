@@ -1,6 +1,6 @@
 """Very large grids: what gridflow adds to Snakemake's own cost per job, measured side by side in one run.
 
-    .venv/bin/python benchmarks/bench_scale.py                 # plan 10,000 and 100,000 cells, ~20 minutes
+    .venv/bin/python benchmarks/bench_scale.py                 # plan 10,000 and 100,000 cells, ~25 minutes
     .venv/bin/python benchmarks/bench_scale.py --cells 10000   # one size, ~2 minutes
     .venv/bin/python benchmarks/bench_scale.py --run 10000     # train 10,000 tiny cells, and the floor's run
 
