@@ -134,14 +134,14 @@ def cell_ids():
     return cells
 
 
-def metrics_files(cells):
-    """The metrics file of each of ``cells`` (its models.npz, from the same job, lies beside it)."""
-    return [f"results/cells/{cell}/metrics.json" for cell in cells]
+def cell_files(cells, name):
+    """``name`` (metrics.json, models.npz) of each of ``cells``."""
+    return [f"results/cells/{cell}/{name}" for cell in cells]
 
 
 def cell_metrics_files(wildcards=None):
     """The metrics file of every cell the run trains."""
-    return metrics_files(cell_ids())
+    return cell_files(cell_ids(), "metrics.json")
 
 
 def summary_inputs(wildcards):
@@ -153,12 +153,12 @@ def summary_inputs(wildcards):
 
 def round_metrics_files(wildcards):
     """The metrics file of every cell of a halving round."""
-    return metrics_files(round_cells(int(wildcards.round)))
+    return cell_files(round_cells(int(wildcards.round)), "metrics.json")
 
 
 def round_arrays_files(wildcards):
     """What every cell of a halving round computed."""
-    return [f"results/cells/{cell}/models.npz" for cell in round_cells(int(wildcards.round))]
+    return cell_files(round_cells(int(wildcards.round)), "models.npz")
 
 
 @per_job

@@ -115,7 +115,8 @@ def cell_job(threads, attempt):
 
 
 def show_progress(record):
-    """A line on the finished cells in a local run, when one is due (a cluster job's process knows only its own cells)."""
+    """A line on the finished cells of a local run, when one is due (a cluster job's process knows only its
+    own cells)."""
     if workflow.is_main_process:
         if line := PROGRESS.cell_done(record.cell, record.status):
             logger.info(line)
