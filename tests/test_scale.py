@@ -36,6 +36,21 @@ def test_slurm_profile_puts_a_2000_cell_grid_into_200_jobs_of_10_cells(tmp_path)
     assert shares == {str(cell_mem_mb(8))}
 
 
+def test_a_local_run_asks_no_runtime_or_memory_of_a_cell_unless_resources_limit_them(tmp_path):
+    """Nothing else reads them in a local run, and Snakemake evaluates every resource of every job; a cluster's
+    dry run keeps them (above, and with --executor here)."""
+    write_config(tmp_path, {"training": {"repetitions": 1, "cv_folds": 2}, "grid": {"dropout": [0.0, 0.1]}})
+
+    def cell_requests(*args):
+        """The names of each cell job's resources."""
+        console = snakemake(tmp_path, "--dry-run", "--workflow-profile", "none", *args).stdout
+        return [re.findall(r"(\w+)=", line) for line in re.findall(r"rule train_cell:(?:.|\n)*?resources: (.*)", console)]
+
+    assert cell_requests("--cores", "2") == [["tmpdir", "attempt"]] * 2
+    for read in (["--cores", "2", "--resources", "mem_mb=8000"], ["--executor", "slurm", "--jobs", "2"]):
+        assert cell_requests(*read) == [["tmpdir", "runtime", "attempt", "mem_mb", "mem", "mem_mib"]] * 2
+
+
 def test_the_data_check_is_remembered_per_file_and_settings_and_a_failure_never_is(tmp_path, monkeypatch):
     """Every Snakemake process parses the workflow; only the first for a data file and its settings loads it."""
     from gridflow.data import check_cache

@@ -169,6 +169,17 @@ def test_a_retry_restores_what_an_earlier_attempt_finished_and_trains_the_rest(s
     assert len(trained) == 2  # a first attempt always trains
 
 
+def test_a_cell_of_a_local_run_keeps_no_copy(split_path, tmp_path, monkeypatch):
+    """A local run retries only the cell that failed, so it has nothing to restore: no copy is written."""
+    from gridflow.train import kept
+
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "metrics.json"
+    train_cell_in_process(split_path, VALUES, SETTINGS, metrics=str(out), log=str(tmp_path / "cell.log"),
+                          keep_copy=False)  # fmt: skip
+    assert out.exists() and not kept.KEPT_ROOT.exists()
+
+
 @pytest.mark.parametrize("source", ["breast_cancer", "diabetes"])
 def test_scores_from_stored_predictions_equal_scores_computed_while_training(source, tmp_path, monkeypatch):
     """The summary scores each model from models.npz and the rows the split gives it; that equals scoring what

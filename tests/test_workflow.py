@@ -26,8 +26,9 @@ def summary(workdir):
 
 
 def test_first_run_executes_every_job_once(finished):
-    _, proc = finished
+    workdir, proc = finished
     assert jobs_run(proc) == {"split_data": 1, "train_cell": 4, "summarize": 1, **AFTER_SUMMARY}
+    assert not (workdir / ".snakemake/gridflow/kept-cells").exists()  # a local run's cells keep no copies
 
 
 def test_summary_has_one_ranked_row_per_cell(finished):

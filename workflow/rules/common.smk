@@ -146,8 +146,8 @@ def cell_metrics_files(wildcards=None):
 
 def summary_inputs(wildcards):
     """The summary's inputs: every cell's metrics file. Snakemake calls this after it has read its command line
-    and before it sizes the cells' cluster jobs, the one moment to size them (size_cell_groups)."""
-    size_cell_groups()
+    and before any cell's job exists, the one moment to set what the cells' jobs ask for (plan_cell_jobs)."""
+    plan_cell_jobs()
     return cell_metrics_files()
 
 

@@ -2,6 +2,7 @@
 import dataclasses
 
 from snakemake.logging import logger
+from snakemake.resources import Resources
 
 from gridflow.io import remove_unlisted
 from gridflow.report.console import mend_job_error_reports
@@ -72,7 +73,8 @@ def cells_per_job():
 def size_cell_groups():
     """Make the cells' groups cells_per_job() large, so that a large grid stays within a few hundred jobs.
 
-    Snakemake takes a group's size only from its command line (--group-components, read after this file).
+    Snakemake takes a group's size only from its command line (--group-components, read after this file,
+    before plan_cell_jobs).
     A cluster job's own Snakemake does not group its cells (they train in its process), so only the
     submitting one sizes them.
     """
@@ -80,6 +82,32 @@ def size_cell_groups():
     if workflow.is_main_process and cells_per_job() != settings.group_components.get("cells", 1):
         components = {**settings.group_components, "cells": cells_per_job()}
         workflow.group_settings = dataclasses.replace(settings, group_components=components)
+
+
+# What a cell's job asks a scheduler for, besides its threads (train.smk).
+CELL_REQUESTS = ("runtime", "mem_mb")
+
+
+def cell_requests_read():
+    """Whether anything reads a cell job's runtime and memory: a cluster (Snakemake then gives every job
+    default resources, as a cluster profile does, in its dry run too) or --resources limiting them (mem_mb=...)."""
+    limited = [name for name in workflow.global_resources if name.split("_")[0] in ("mem", "runtime")]
+    return workflow.resource_settings.default_resources is not None or bool(limited)
+
+
+def drop_unread_requests():
+    """Leave out a cell job's runtime and memory where nothing reads them: Snakemake evaluates every resource
+    of every job, each about as dear as a plain value's, a tenth of a local 10,000-cell dry run."""
+    cells = workflow.get_rule("train_cell")
+    if workflow.is_main_process and not cell_requests_read():
+        cells.resources = Resources({k: v for k, v in cells.resources.items() if k not in CELL_REQUESTS})
+
+
+def plan_cell_jobs():
+    """Set what the cells' jobs ask Snakemake for, from how this run executes: called by the summary's input
+    function, the one moment that Snakemake has read its command line and no cell's job exists yet."""
+    size_cell_groups()
+    drop_unread_requests()
 
 
 @per_job
@@ -105,12 +133,15 @@ def start_progress():
 
 def cell_job(threads, attempt):
     """How a cell's job runs: TensorFlow's threads, the training process's cells at once, which attempt it is,
-    and whether it keeps its end state (read here, not a param: changing it must retrain nothing)."""
+    whether it keeps its end state (read here, not a param: changing it must retrain nothing), and whether it
+    keeps a copy of its files for a retry of its job: only a job's own process (a cluster job's cells are
+    retried together, finished ones too; a local run retries only the cell that failed)."""
     return {
         "threads": training_threads(threads),
         "workers": cell_workers(),
         "attempt": attempt,
         "keep_state": config["training"]["keep_state"],
+        "keep_copy": not workflow.is_main_process,
     }
 
 

@@ -50,6 +50,7 @@ def train_cell(
     threads: int = 1,
     workers: int = 0,
     attempt: int = 1,
+    keep_copy: bool = True,
 ) -> CellRecord:
     """The body of rule train_cell: train every model of one cell and write its metrics.json and models.npz.
 
@@ -65,10 +66,12 @@ def train_cell(
     With ``workers`` > 0 the cell runs in this run's training process, which
     trains that many cells at once and keeps TensorFlow and every compiled
     loop between cells (see gridflow.train.workers); with 0, in this process.
-    A retry (``attempt`` > 1) restores the cell's kept record if it finished
-    in an earlier attempt (see gridflow.train.kept). Returns the record written.
+    With ``keep_copy`` the cell keeps a copy of its files, and a retry
+    (``attempt`` > 1) restores the copy if the cell finished in an earlier
+    attempt (see gridflow.train.kept). Returns the record written.
     """
-    cell = {"metrics": metrics, "log": log, "previous": list(previous), "keep_state": keep_state, "attempt": attempt}
+    cell = {"metrics": metrics, "log": log, "previous": list(previous), "keep_state": keep_state, "attempt": attempt,
+            "keep_copy": keep_copy}  # fmt: skip
     if workers:
         # The training process runs `workers` cells at once: TensorFlow gets a thread for each.
         return run_in_worker(
@@ -89,6 +92,7 @@ def train_cell_in_process(
     keep_state: bool = True,
     threads: int = 1,
     attempt: int = 1,
+    keep_copy: bool = True,
 ) -> CellRecord:
     """Train one cell in this process (or restore it on a retry); returns the record written to ``metrics``.
 
@@ -106,7 +110,8 @@ def train_cell_in_process(
                                      candidates=candidates, log=logger)  # fmt: skip
         write_arrays(arrays, arrays_path(metrics))
         write_record(record, metrics)
-        kept.keep(key, metrics)
+        if keep_copy:
+            kept.keep(key, metrics)
         if keep_state and end is not None:
             belongs_to = belonging(key=budget_free_digest(values, settings), split=file_digest(split),
                                    trainer=end.trainer, loop_mode=end.timing.loop_mode)  # fmt: skip
