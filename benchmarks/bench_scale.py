@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/bench_scale.py                 # plan 10,000 and 100,000 cells, ~25 minutes
     .venv/bin/python benchmarks/bench_scale.py --cells 10000   # one size, ~2 minutes
-    .venv/bin/python benchmarks/bench_scale.py --run 10000     # train 10,000 tiny cells, and the floor's run
+    .venv/bin/python benchmarks/bench_scale.py --run 10000     # train 10,000 tiny cells, and the floors' runs
 
 Three workflows with one job per cell, the same cell ids and the same Snakemake flags as profiles/default
-(threads, keep-going, rerun-incomplete, one retry, the rich console, the greedy scheduler), each in a fresh folder:
+(threads, keep-going, rerun-incomplete, one retry, the rich console, the greedy scheduler choosing among 100
+ready jobs), each in a fresh folder:
 
 - gridflow: the grid of a tiny model (one hidden layer of 4, 1 epoch, 2 folds);
 - floor: a trivial one-rule workflow, each job writing its cell's metrics file, and a target gathering them;
@@ -17,7 +18,7 @@ first cell job starts (its folder appears):
 wall seconds and peak memory (the process's maximum resident set); then both for gridflow's first batch of
 the batch recipe (`--batch summarize=1/10`, docs/scale.md). Run: the whole workflow, and the time per
 cell outside training: the run's wall time less its cells' training time (each cell's total_seconds in its
-record, divided by the cells trained at once), per cell.
+record, divided by the cells trained at once), per cell; beside it each floor's wall time per job.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from gridflow.spec.grid import cells_by_id  # noqa: E402
 
 # profiles/default's flags, given to every workflow alike (gridflow's own profile is switched off).
 FLAGS = ["--force-use-threads", "--keep-going", "--rerun-incomplete", "--retries", "1", "--logger", "rich"]
-FLAGS += ["--scheduler", "greedy"]
+FLAGS += ["--scheduler", "greedy", "--scheduler-subsample", "100"]
 FLAGS += ["--workflow-profile", "none"]
 
 FLOOR = """
@@ -165,17 +166,18 @@ def run(cells: int, root: Path) -> None:
     records = [json.loads(p.read_text()) for p in (gridflow / "results/cells").rglob("metrics.json")]
     training = sum(r["timing"]["total_seconds"] for r in records) / 2  # two cells train at once
     lines = (gridflow / "console.txt").read_text().count("\n")
-    floor, floor_args = folder(root, "floor", cells)
-    floor_wall, floor_peak = measure(floor, floor_args)
     outside = (wall - training) / cells * 1000
     print(
         f"| {cells:,} cells | wall s | peak MB of Snakemake | training s (cells' seconds / 2) | "
         "outside training, ms a cell | console lines |"
     )
     print("|---|---|---|---|---|---|")
-    print(f"| gridflow | {wall:.0f} | {peak:.0f} | {training:.0f} | {outside:.1f} | {lines} |")
-    print(f"| floor | {floor_wall:.0f} | {floor_peak:.0f} | — | {floor_wall / cells * 1000:.1f} | — |")
-    print(f"gridflow's excess: {outside - floor_wall / cells * 1000:.1f} ms a cell")
+    print(f"| gridflow | {wall:.0f} | {peak:.0f} | {training:.0f} | {outside:.1f} | {lines} |", flush=True)
+    for name in ("floor", "files"):
+        floor, floor_args = folder(root, name, cells)
+        floor_wall, floor_peak = measure(floor, floor_args)
+        print(f"| {WORKFLOWS[name]} | {floor_wall:.0f} | {floor_peak:.0f} | — | {floor_wall / cells * 1000:.1f} | — |")
+        print(f"gridflow's excess over the {WORKFLOWS[name]}: {outside - floor_wall / cells * 1000:.1f} ms a cell")
 
 
 def main() -> None:

@@ -267,6 +267,7 @@ def facts() -> dict:
         "slurm cores": slurm["cores"],
         "slurm retries": slurm["retries"],
         "local retries": local["retries"],
+        "local scheduler subsample": local["scheduler-subsample"],
         "progress window": WINDOW,
         "max numeric classes": MAX_NUMERIC_CLASSES,
         "max label bins": MAX_LABEL_BINS,
@@ -359,6 +360,11 @@ CLAIMS = [
         ["progress lines", "progress lines at most"],
     ),
     ("docs/scale.md", r"whose axes have up to (\d+) values writes", ["written heatmap values"]),
+    (
+        "docs/scale.md",
+        r"sets `scheduler-subsample: (\d+)`.*?chooses among (\d+) ready jobs.*?(\d+) keeps up to (\d+) cores",
+        ["local scheduler subsample"] * 4,
+    ),
     (
         "docs/scale.md",
         r"a 10,000-cell grid submits (\d+)\s+Slurm jobs of (\d+) cells",
