@@ -36,19 +36,26 @@ def test_slurm_profile_puts_a_2000_cell_grid_into_200_jobs_of_10_cells(tmp_path)
     assert shares == {str(cell_mem_mb(8))}
 
 
-def test_a_local_run_asks_no_runtime_or_memory_of_a_cell_unless_resources_limit_them(tmp_path):
+def test_a_local_run_asks_no_runtime_or_memory_of_a_cell_unless_something_reads_them(tmp_path):
     """Nothing else reads them in a local run, and Snakemake evaluates every resource of every job; a cluster's
-    dry run keeps them (above, and with --executor here)."""
-    write_config(tmp_path, {"training": {"repetitions": 1, "cv_folds": 2}, "grid": {"dropout": [0.0, 0.1]}})
+    dry run keeps them (above, and with --executor here), as do default resources or --resources given."""
+    grid = {"dropout": [0.0, 0.1]}
+    halving = {"strategy": "halving", "factor": 2, "min_epochs": 1, "max_epochs": 2}
 
-    def cell_requests(*args):
-        """The names of each cell job's resources."""
+    def cell_requests(*args, search=None):
+        """The names of each cell job's resources in a dry run."""
+        config = {"training": {"repetitions": 1, "cv_folds": 2}, "grid": grid, **({"search": search} if search else {})}
+        write_config(tmp_path, config)
         console = snakemake(tmp_path, "--dry-run", "--workflow-profile", "none", *args).stdout
-        return [re.findall(r"(\w+)=", line) for line in re.findall(r"rule train_cell:(?:.|\n)*?resources: (.*)", console)]
+        requests = re.findall(r"rule train_cell:(?:.|\n)*?resources: (.*)", console)
+        return [re.findall(r"(\w+)=", line) for line in requests]
 
     assert cell_requests("--cores", "2") == [["tmpdir", "attempt"]] * 2
-    for read in (["--cores", "2", "--resources", "mem_mb=8000"], ["--executor", "slurm", "--jobs", "2"]):
-        assert cell_requests(*read) == [["tmpdir", "runtime", "attempt", "mem_mb", "mem", "mem_mib"]] * 2
+    assert cell_requests("--cores", "2", search=halving) == [["tmpdir", "attempt"]] * 2  # round 0's cells
+    read = [["--cores", "2", "--resources", "mem_mb=8000"], ["--cores", "2", "--default-resources", "mem_mb=500"]]
+    for args in [*read, ["--executor", "slurm", "--jobs", "2"]]:
+        requests = cell_requests(*args)
+        assert len(requests) == 2 and all({"runtime", "mem_mb", "attempt"} <= set(names) for names in requests)
 
 
 def test_the_data_check_is_remembered_per_file_and_settings_and_a_failure_never_is(tmp_path, monkeypatch):

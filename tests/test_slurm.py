@@ -79,6 +79,9 @@ def test_grid_on_slurm_matches_local_run(cluster, tmp_path):
     # (f) the job whose process died was reported and retried
     assert "Error in group cells" in proc.stderr or "Error in rule train_cell" in proc.stderr
     assert (remote / "flaky-crashed-once").exists()
+    # every cell of a cluster job kept a copy of its files for such a retry; the local run's threads kept none
+    assert len(list((remote / ".snakemake/gridflow/kept-cells").rglob("metrics.json"))) == 4
+    assert not (local / ".snakemake/gridflow/kept-cells").exists()
 
     # (g) same results as the local run, timings aside
     pd.testing.assert_frame_equal(comparable_summary(local), comparable_summary(remote))

@@ -146,7 +146,7 @@ def cell_metrics_files(wildcards=None):
 
 def summary_inputs(wildcards):
     """The summary's inputs: every cell's metrics file. Snakemake calls this after it has read its command line
-    and before any cell's job exists, the one moment to set what the cells' jobs ask for (plan_cell_jobs)."""
+    and before it needs any cell job's resources: the moment to set what the cells' jobs ask for (plan_cell_jobs)."""
     plan_cell_jobs()
     return cell_metrics_files()
 

@@ -2,14 +2,15 @@
 
 When one cell of a grouped cluster job kills the job's process, Snakemake
 removes the outputs of every cell of the group, finished ones included, and
-retries the group. Each cell of a job's own process (a cluster job's; a local
-run retries only the cell that failed) therefore also keeps a copy of its files
+retries the group. A cell that trains in its job's own process (a cluster
+job's) therefore also keeps a copy of its files
 (metrics.json and models.npz) under .snakemake/gridflow/kept-cells/, keyed by
 everything its result depends on (gridflow's own source code, TensorFlow's and
 Keras' versions, the cell's key, the split's bytes and the builder's source);
 a retry restores a matching copy instead of training the cell again. Training is
 deterministic, so the copy is what the retry would compute. Only retries
-restore: a first attempt always trains.
+restore: a first attempt always trains. A local run's threads keep no copy: they
+retry only the cell that failed, which has nothing to restore.
 """
 
 from __future__ import annotations
