@@ -6,7 +6,7 @@
 
 Three workflows with one job per cell, the same cell ids and the same Snakemake flags as profiles/default
 (threads, keep-going, rerun-incomplete, one retry, the rich console, the greedy scheduler choosing among 100
-ready jobs), each in a fresh folder:
+ready jobs, no limit of 100 job starts a second), each in a fresh folder:
 
 - gridflow: the grid of a tiny model (one hidden layer of 4, 1 epoch, 2 folds);
 - floor: a trivial one-rule workflow, each job writing its cell's metrics file, and a target gathering them;
@@ -41,10 +41,20 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 from gridflow.spec.grid import cells_by_id  # noqa: E402
 
-# profiles/default's flags, given to every workflow alike (gridflow's own profile is switched off).
-FLAGS = ["--force-use-threads", "--keep-going", "--rerun-incomplete", "--retries", "1", "--logger", "rich"]
-FLAGS += ["--scheduler", "greedy", "--scheduler-subsample", "100"]
-FLAGS += ["--workflow-profile", "none"]
+
+def profile_flags() -> list[str]:
+    """profiles/default's settings as flags, to give every workflow alike (gridflow's own profile is switched
+    off; the cores are the benchmark's)."""
+    flags = []
+    for key, value in yaml.safe_load((ROOT / "profiles/default/config.yaml").read_text()).items():
+        if key == "cores":
+            continue
+        values = [] if value is True else value if isinstance(value, list) else [value]  # a switch, or its values
+        flags += [f"--{key}", *map(str, values)]
+    return [*flags, "--workflow-profile", "none"]
+
+
+FLAGS = profile_flags()
 
 FLOOR = """
 CELLS = {cells!r}
