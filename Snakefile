@@ -41,5 +41,6 @@ onstart:
 # Figures the current config no longer makes (a removed axis or flavour) would
 # look current; drop them once a run has succeeded.
 onsuccess:
+    show_final_progress()
     for path in remove_unlisted("results/figures", figure_files(), (".png", ".svg")):
         print(f"gridflow: removed {path}: not a figure of this config")

@@ -28,14 +28,16 @@ def test_time_left_follows_the_pace_of_the_latest_cells():
     """The first cells compile their loops; the estimate must not keep charging that to every cell left."""
     clock = Clock()
     progress = CellProgress(clock)
+    slow = 5
+    assert slow + WINDOW < MAX_LINES
     progress.start(total=MAX_LINES)  # a line for every cell
-    for cell in range(10):  # slow: 5 s a cell
+    for cell in range(slow):  # slow: 5 s a cell
         clock.now += 5
         progress.cell_done(f"slow{cell}", "ok")
     for cell in range(WINDOW):  # then 0.5 s a cell
         clock.now += 0.5
         line = progress.cell_done(f"fast{cell}", "ok")
-    assert line.endswith(f"about {duration(0.5 * (MAX_LINES - 10 - WINDOW))} left")
+    assert line.endswith(f"about {duration(0.5 * (MAX_LINES - slow - WINDOW))} left")
 
 
 def test_a_retried_cell_counts_once_with_its_last_status_and_a_new_run_starts_from_zero():
@@ -55,8 +57,9 @@ def test_durations_read_like_a_person_would_say_them():
     assert said == ["0 s", "59 s", "1 min 05 s", "59 min 59 s", "1 h 02 min"]
 
 
-def test_a_large_run_prints_a_line_every_fiftieth_of_its_cells_and_its_first_and_last():
+def test_a_large_run_prints_a_line_every_max_lines_th_of_its_cells_and_its_first_and_last():
     """10,000 cells must not print 10,000 lines; the counts stay right in the lines that are shown."""
+    step = -(-10_000 // MAX_LINES)  # cells between lines
     clock = Clock()
     progress = CellProgress(clock)
     progress.start(total=10_000)
@@ -67,15 +70,16 @@ def test_a_large_run_prints_a_line_every_fiftieth_of_its_cells_and_its_first_and
         lines += [line] if line else []
     assert len(lines) == MAX_LINES + 1
     assert lines[0].startswith("gridflow: 1/10000 cells trained (1 failed, 0 diverged)")
-    assert lines[1].startswith("gridflow: 201/10000 cells trained (3 failed, 0 diverged)")
+    assert lines[1].startswith(f"gridflow: {1 + step}/10000 cells trained ({1 + step // 100} failed, 0 diverged)")
     assert lines[-1] == "gridflow: 10000/10000 cells trained (100 failed, 0 diverged), 16 min 40 s elapsed"
     # A retry of a counted cell is no new cell: no line, and its new status replaces the old in the counts.
     progress.start(total=1_000)
     assert progress.cell_done("a", "failed").startswith("gridflow: 1/1000 cells trained (1 failed")
     assert progress.cell_done("a", "ok") is None
     progress.cell_done("b", "ok")
-    assert [progress.cell_done(f"c{cell}", "ok") for cell in range(19)][-1].startswith(
-        "gridflow: 21/1000 cells trained (0 failed, 0 diverged)"
+    step = -(-1_000 // MAX_LINES)
+    assert [progress.cell_done(f"c{cell}", "ok") for cell in range(step - 1)][-1].startswith(
+        f"gridflow: {1 + step}/1000 cells trained (0 failed, 0 diverged)"
     )
 
 
@@ -83,6 +87,13 @@ def test_cells_past_the_counted_total_keep_the_pace_of_lines():
     """A halving search counts round 0's cells at its start; its later rounds' cells must not print a line each."""
     progress = CellProgress(Clock())
     progress.start(total=1_000)
+    step = -(-1_000 // MAX_LINES)
     lines = [line for cell in range(1_500) if (line := progress.cell_done(f"c{cell}", "ok"))]
-    assert len(lines) == MAX_LINES + 1 + 500 // 20
-    assert lines[-1].startswith("gridflow: 1500/1500 cells trained")
+    assert len(lines) == MAX_LINES + 1 + 500 // step
+    assert lines[-1].startswith(f"gridflow: {1_000 + 500 // step * step}/{1_000 + 500 // step * step} cells trained")
+    # The run's end says how many cells it trained in all, once, unless the last line said it already.
+    assert progress.final_line().startswith("gridflow: 1500/1500 cells trained (0 failed, 0 diverged)")
+    assert progress.final_line() is None
+    progress.start(total=4)
+    assert [progress.cell_done(f"c{cell}", "ok") for cell in range(4)][-1].startswith("gridflow: 4/4")
+    assert progress.final_line() is None

@@ -147,6 +147,12 @@ def cell_job(threads, attempt):
     }
 
 
+def show_final_progress():
+    """The line on all of the run's cells, if the last line shown left some out (gridflow.report.progress)."""
+    if line := PROGRESS.final_line():
+        logger.info(line)
+
+
 def show_progress(record):
     """A line on the finished cells of a local run, when one is due (a cluster job's process knows only its
     own cells)."""
