@@ -38,9 +38,14 @@ onstart:
     start_progress()
 
 
-# Figures the current config no longer makes (a removed axis or flavour) would
-# look current; drop them once a run has succeeded.
+# A run's last line on its cells, if the last one shown is out of date
+# (gridflow.report.progress); figures the current config no longer makes (a
+# removed axis or flavour) would look current: drop them once a run has succeeded.
 onsuccess:
     show_final_progress()
     for path in remove_unlisted("results/figures", figure_files(), (".png", ".svg")):
         print(f"gridflow: removed {path}: not a figure of this config")
+
+
+onerror:
+    show_final_progress()

@@ -41,20 +41,8 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 from gridflow.spec.grid import cells_by_id  # noqa: E402
 
-
-def profile_flags() -> list[str]:
-    """profiles/default's settings as flags, to give every workflow alike (gridflow's own profile is switched
-    off; the cores are the benchmark's)."""
-    flags = []
-    for key, value in yaml.safe_load((ROOT / "profiles/default/config.yaml").read_text()).items():
-        if key == "cores":
-            continue
-        values = [] if value is True else value if isinstance(value, list) else [value]  # a switch, or its values
-        flags += [f"--{key}", *map(str, values)]
-    return [*flags, "--workflow-profile", "none"]
-
-
-FLAGS = profile_flags()
+# profiles/default, given to every workflow alike and read by Snakemake itself (--cores is the benchmark's).
+FLAGS = ["--workflow-profile", str(ROOT / "profiles/default")]
 
 FLOOR = """
 CELLS = {cells!r}

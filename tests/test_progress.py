@@ -57,7 +57,7 @@ def test_durations_read_like_a_person_would_say_them():
     assert said == ["0 s", "59 s", "1 min 05 s", "59 min 59 s", "1 h 02 min"]
 
 
-def test_a_large_run_prints_a_line_every_max_lines_th_of_its_cells_and_its_first_and_last():
+def test_a_large_run_prints_its_first_and_last_cell_and_a_line_every_1_over_max_lines_of_its_cells():
     """10,000 cells must not print 10,000 lines; the counts stay right in the lines that are shown."""
     step = -(-10_000 // MAX_LINES)  # cells between lines
     clock = Clock()
@@ -97,3 +97,18 @@ def test_cells_past_the_counted_total_keep_the_pace_of_lines():
     progress.start(total=4)
     assert [progress.cell_done(f"c{cell}", "ok") for cell in range(4)][-1].startswith("gridflow: 4/4")
     assert progress.final_line() is None
+
+
+def test_the_final_line_is_shown_only_when_the_last_line_is_out_of_date():
+    assert CellProgress(Clock()).final_line() is None  # no cells here (a cluster run's submitting Snakemake)
+    progress = CellProgress(Clock())
+    progress.start(total=1_000)
+    for cell in range(10):
+        progress.cell_done(f"c{cell}", "ok")
+    # A run that stopped short of its total (a failure) says how far it got, against the total.
+    assert progress.final_line().startswith("gridflow: 10/1000 cells trained (0 failed, 0 diverged)")
+    assert progress.final_line() is None  # said once
+    progress.start(total=1_000)
+    assert progress.cell_done("a", "failed").startswith("gridflow: 1/1000 cells trained (1 failed")
+    assert progress.cell_done("a", "ok") is None  # a retried cell: no new cell, no line; the last one is stale
+    assert progress.final_line().startswith("gridflow: 1/1000 cells trained (0 failed, 0 diverged)")

@@ -3,7 +3,7 @@
 Snakemake counts jobs, not cells, and does not know that a cell failed or
 diverged (its job succeeds: the cell's metrics file says so). A run of up to
 MAX_LINES cells gets a line per cell; a larger one a line every 1/MAX_LINES of
-its cells, so that 100,000 cells print 30 lines, not 100,000.
+its cells, so that 100,000 cells print 31 lines (the first, every 1/30, the last), not 100,000.
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ class CellProgress:
         self._statuses: dict[str, str] = {}  # cell -> its last status: a retried cell counts once
         self._counts: Counter[str] = Counter()  # of the statuses, kept as they change (not recounted per cell)
         self._next_line = 0  # cells done when the next line is due
-        self._shown = 0  # cells done at the last line shown
+        self._shown = (0, 0, 0)  # (cells done, failed, diverged) in the last line shown
 
     def start(self, total: int) -> None:
         """A run begins that trains ``total`` cells."""
         with self._lock:
-            self._total, self._started, self._next_line, self._shown = total, self._clock(), 0, 0
+            self._total, self._started, self._next_line, self._shown = total, self._clock(), 0, (0, 0, 0)
             self._statuses, self._counts = {}, Counter()
             self._finished.clear()
 
@@ -67,7 +67,7 @@ class CellProgress:
             # on past the total, at that pace, for the cells of a halving search's later rounds).
             if self._total > MAX_LINES and done < self._next_line and done != self._total:
                 return None
-            self._next_line, self._shown = done + -(-self._total // MAX_LINES), done
+            self._next_line, self._shown = done + -(-self._total // MAX_LINES), self._counted(done)
             line = self._line(done, total, now)
             if 1 < done < total:
                 # The pace of the last cells: the first ones pay for starting TensorFlow and
@@ -77,14 +77,18 @@ class CellProgress:
             return line
 
     def final_line(self) -> str | None:
-        """The line on all of the run's cells if the last line shown left some out: a halving search's later
-        rounds go on past the cells counted at the start, and which of them is the last is known only at the end."""
+        """The line on the run's cells at its end if the last line shown is out of date: a halving search's later
+        rounds go on past the cells counted at the start, and which of them is the last is known only at the end
+        (or a retried cell changed its status since)."""
         with self._lock:
             done = len(self._statuses)
-            if done == self._shown:
+            if self._counted(done) == self._shown:
                 return None
-            self._shown = done
-            return self._line(done, done, self._clock())
+            self._shown = self._counted(done)
+            return self._line(done, max(self._total, done), self._clock())
+
+    def _counted(self, done: int) -> tuple[int, int, int]:
+        return done, self._counts["failed"], self._counts["diverged"]
 
     def _line(self, done: int, total: int, now: float) -> str:
         return (
