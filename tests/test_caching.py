@@ -121,9 +121,32 @@ def run_block(rule: str) -> str:
     raise AssertionError(f"no rule {rule}")
 
 
+def test_an_edited_cell_rule_retrains_no_cell_with_the_profile_and_every_cell_without(copy_of_finished, tmp_path):
+    """Only the key and the inputs decide what retrains: gridflow's profiles leave out Snakemake's code trigger.
+    A copy of the workflow whose cell rule's run: block reads differently plans no cell with its profile, and
+    every cell without it (which shows that the edit is one Snakemake's code trigger sees)."""
+    import shutil
+
+    from conftest import ROOT
+
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    shutil.copy(ROOT / "Snakefile", edited)
+    for folder in ("workflow", "config", "profiles"):
+        shutil.copytree(ROOT / folder, edited / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    rules = edited / "workflow/rules/train.smk"
+    last = "        show_progress(record)\n"
+    rules.write_text(rules.read_text().replace(last, last + "        del record\n"))
+    assert "del record" in rules.read_text()
+    snakefile = ["--snakefile", str(edited / "Snakefile"), "--dry-run"]
+    assert "train_cell" not in planned_jobs(snakemake(copy_of_finished, *snakefile))
+    assert planned_jobs(snakemake(copy_of_finished, *snakefile, "--workflow-profile", "none"))["train_cell"] == ALL
+
+
 def test_the_cell_and_split_jobs_bodies_are_pinned():
-    """Snakemake reruns a job whose run: block changed (its default "code" trigger), key or no key: an edit here
-    retrains every cell of every results folder. Keep the bodies one call each and change them on purpose only."""
+    """Without gridflow's profiles Snakemake reruns a job whose run: block changed (its default "code" trigger),
+    key or no key: an edit here retrains every cell of such a run's folder. Keep the bodies one call each and
+    change them on purpose only."""
     assert run_block("split_data") == "        write_split(settings=params.settings, path=output[0], log_path=log[0])"
     assert (
         run_block("train_cell")
