@@ -156,8 +156,7 @@ def test_the_cell_and_split_jobs_bodies_are_pinned():
             settings=params.settings,
             metrics=output.metrics,
             log=log[0],
-            previous=list(input.smaller),
-            **cell_job(threads, resources.attempt),
+            **cell_job(input, threads, resources),
         )
         show_progress(record)"""
     )

@@ -38,7 +38,8 @@ def test_slurm_profile_puts_a_2000_cell_grid_into_200_jobs_of_10_cells(tmp_path)
 
 def test_a_local_run_asks_no_runtime_or_memory_of_a_cell_unless_something_reads_them(tmp_path):
     """Nothing else reads them in a local run, and Snakemake evaluates every resource of every job; a cluster's
-    dry run keeps them (above, and with --executor here), as do default resources or --resources given."""
+    dry run keeps them (above, and with --executor here), as do default resources or --resources given. The
+    attempt goes too where cells train as threads of the run (profiles/default): they keep no copy to restore."""
     grid = {"dropout": [0.0, 0.1]}
     halving = {"strategy": "halving", "factor": 2, "min_epochs": 1, "max_epochs": 2}
 
@@ -51,7 +52,8 @@ def test_a_local_run_asks_no_runtime_or_memory_of_a_cell_unless_something_reads_
         return [re.findall(r"(\w+)=", line) for line in requests]
 
     assert cell_requests("--cores", "2") == [["tmpdir", "attempt"]] * 2
-    assert cell_requests("--cores", "2", search=halving) == [["tmpdir", "attempt"]] * 2  # round 0's cells
+    assert cell_requests("--cores", "2", "--force-use-threads") == [["tmpdir"]] * 2
+    assert cell_requests("--cores", "2", "--force-use-threads", search=halving) == [["tmpdir"]] * 2  # round 0's
     read = [["--cores", "2", "--resources", "mem_mb=8000"], ["--cores", "2", "--default-resources", "mem_mb=500"]]
     for args in [*read, ["--executor", "slurm", "--jobs", "2"]]:
         requests = cell_requests(*args)

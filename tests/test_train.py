@@ -10,7 +10,7 @@ from gridflow.analysis.scores import score_cells
 from gridflow.data.load import load_dataset
 from gridflow.data.split import make_split, save_split
 from gridflow.results.history import read_cell
-from gridflow.results.record import read_record
+from gridflow.results.record import arrays_path, read_record
 from gridflow.train.cell import train_cell_in_process
 from gridflow.train.plan import model_seeds
 
@@ -167,6 +167,25 @@ def test_a_retry_restores_what_an_earlier_attempt_finished_and_trains_the_rest(s
     assert len(trained) == 1
     train_cell_in_process(split_path, VALUES, SETTINGS, metrics=str(out), log=log, attempt=1)
     assert len(trained) == 2  # a first attempt always trains
+
+
+def test_a_cell_that_crashes_leaves_no_models_file_of_an_earlier_training(split_path, tmp_path, monkeypatch):
+    """Snakemake removes a rerun job's metrics.json (declared) before it runs; models.npz beside it (undeclared)
+    goes too, so that no stale one outlives a crash."""
+    from gridflow.train import cell
+
+    run(split_path, tmp_path)
+    out = tmp_path / "metrics.json"
+    assert arrays_path(out).exists()
+    out.unlink()
+
+    def crash(**_):
+        raise MemoryError("killed")
+
+    monkeypatch.setattr(cell, "_train", crash)
+    with pytest.raises(MemoryError):
+        train_cell_in_process(split_path, VALUES, SETTINGS, metrics=str(out), log=str(tmp_path / "cell.log"))
+    assert not out.exists() and not arrays_path(out).exists()
 
 
 def test_a_cell_of_a_local_run_keeps_no_copy(split_path, tmp_path, monkeypatch):

@@ -134,14 +134,14 @@ def cell_ids():
     return cells
 
 
-def cell_files(cells, name):
-    """``name`` (metrics.json, models.npz) of each of ``cells``."""
-    return [f"results/cells/{cell}/{name}" for cell in cells]
+def metrics_files(cells):
+    """The metrics file of each of ``cells`` (its models.npz is beside it)."""
+    return [f"results/cells/{cell}/metrics.json" for cell in cells]
 
 
 def cell_metrics_files(wildcards=None):
     """The metrics file of every cell the run trains."""
-    return cell_files(cell_ids(), "metrics.json")
+    return metrics_files(cell_ids())
 
 
 def summary_inputs(wildcards):
@@ -153,12 +153,7 @@ def summary_inputs(wildcards):
 
 def round_metrics_files(wildcards):
     """The metrics file of every cell of a halving round."""
-    return cell_files(round_cells(int(wildcards.round)), "metrics.json")
-
-
-def round_arrays_files(wildcards):
-    """What every cell of a halving round computed."""
-    return cell_files(round_cells(int(wildcards.round)), "models.npz")
+    return metrics_files(round_cells(int(wildcards.round)))
 
 
 @per_job

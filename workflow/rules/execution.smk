@@ -14,7 +14,8 @@ from gridflow.spec.resources import cell_data_mb, cell_runtime_minutes, cells_pe
 
 def local_threaded_run():
     """Whether jobs run as threads of this Snakemake process (profiles/default)."""
-    return workflow.is_main_process and workflow.execution_settings.use_threads
+    settings = workflow.execution_settings  # None where nothing executes (--report)
+    return workflow.is_main_process and settings is not None and settings.use_threads
 
 
 def cell_workers():
@@ -96,12 +97,22 @@ def scheduler_reads_cell_requests():
     return workflow.resource_settings.default_resources is not None or bool(limited)
 
 
-def drop_unread_requests():
-    """Leave out a cell job's runtime and memory where nothing reads them: Snakemake evaluates every resource
-    of every job, each about as dear as a plain value's, together some 6 % of a local 10,000-cell dry run."""
+def unread_resources():
+    """The cell job's resources that nothing reads in this run: none where a scheduler reads its requests (a
+    cluster's run among them, whose own local jobs Snakemake runs as threads too); else the requests, and the
+    attempt where the cells train as threads of this run, which keep no copy for a retry to restore (cell_job)."""
+    if scheduler_reads_cell_requests():
+        return []
+    return [*CELL_REQUESTS, "attempt"] if local_threaded_run() else list(CELL_REQUESTS)
+
+
+def drop_unread_resources():
+    """Leave out the cell job's resources that nothing reads: Snakemake evaluates every resource of every job,
+    each as dear as a plain value, together some 8 % of a local 10,000-cell dry run (benchmarks/bench_scale.py)."""
     cells = workflow.get_rule("train_cell")
-    if workflow.is_main_process and not scheduler_reads_cell_requests():
-        cells.resources = Resources({k: v for k, v in cells.resources.items() if k not in CELL_REQUESTS})
+    if workflow.is_main_process:
+        unread = unread_resources()
+        cells.resources = Resources({k: v for k, v in cells.resources.items() if k not in unread})
 
 
 def plan_cell_jobs():
@@ -109,7 +120,7 @@ def plan_cell_jobs():
     function: Snakemake has read its command line by then, and evaluates a job's resources only when it needs
     them, after. A run without the summary (a cell's file as its target) keeps the rule's requests as declared."""
     size_cell_groups()
-    drop_unread_requests()
+    drop_unread_resources()
 
 
 @per_job
@@ -133,17 +144,21 @@ def start_progress():
     PROGRESS.start(total=sum(job.rule.name == "train_cell" for job in workflow.dag.needrun_jobs()))
 
 
-def cell_job(threads, attempt):
-    """How a cell's job runs: TensorFlow's threads, the training process's cells at once, which attempt it is,
-    whether it keeps its end state (read here, not a param: changing it must retrain nothing), and whether it
-    keeps a copy of its files for a retry of its job: in a job's own process, a cluster job's (whose cells are
-    retried together, finished ones too), not in this run's threads (which retry only the cell that failed)."""
+def cell_job(input, threads, resources):
+    """How a cell's job runs: the cell it goes on from (a smaller budget's), TensorFlow's threads, the training
+    process's cells at once, whether it keeps its end state (read here, not a param: changing it must retrain
+    nothing), whether it keeps a copy of its files for a retry of its job, and which attempt it is.
+
+    A cell keeps a copy in a job's own process, a cluster job's (whose cells are retried together, finished ones
+    too), not in this run's threads (which retry only the cell that failed; drop_unread_resources leaves their
+    attempt out)."""
     return {
+        "previous": list(input.get("smaller", [])),
         "threads": training_threads(threads),
         "workers": cell_workers(),
-        "attempt": attempt,
         "keep_state": config["training"]["keep_state"],
         "keep_copy": not workflow.is_main_process,
+        "attempt": resources.get("attempt", 1),
     }
 
 

@@ -5,9 +5,8 @@ from gridflow.analysis.halving import write_round
 # round's cells follow from this file (round_cells in common.smk); a file, so a crash loses no round.
 checkpoint select_round:
     input:
+        # Each cell's models.npz is read beside its metrics file.
         metrics=round_metrics_files,
-        # Read beside each metrics file (declared as before: a changed input set would redo every round).
-        arrays=round_arrays_files,
         split="results/data/split.npz",
     output:
         "results/halving/round-{round}.json",

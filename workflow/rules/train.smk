@@ -8,14 +8,15 @@ from gridflow.train.cell import train_cell  # imports TensorFlow only when a cel
 # day this stops working (the cells of a job must share one pid).
 rule train_cell:
     input:
+        # With budgets, the cell at the next smaller one, if the run trains it: this cell goes on from its kept
+        # state. Without, no entry at all: each entry, even an empty one, costs Snakemake for every job.
+        **({"smaller": smaller_budget_files} if BUDGETS else {}),
         split="results/data/split.npz",
-        # The cell at the next smaller budget, if the run trains one: this cell goes on from its kept state.
-        # (Plain values where they are the same for every cell: a function costs Snakemake a call a job.)
-        smaller=smaller_budget_files if BUDGETS else [],
     output:
-        # The record, and beside it what the models computed (scores are computed from it downstream).
+        # The record. What the models computed goes to models.npz beside it, written first by the same job and
+        # read beside it downstream; undeclared, since each file a job declares costs Snakemake for every
+        # cell it plans (docs/scale.md).
         metrics="results/cells/{cell}/metrics.json",
-        arrays="results/cells/{cell}/models.npz",
     log:
         "results/logs/train_cell/{cell}.log",
     localrule: not workflow.is_main_process
@@ -23,7 +24,8 @@ rule train_cell:
     resources:
         runtime=cell_runtime,
         mem_mb=cell_mem_mb,
-        # Not a request: tells the cell whether it is a retry (see gridflow.train.kept).
+        # Not a request: tells a cell that keeps a copy whether it is a retry (gridflow.train.kept); left out
+        # where none keeps one (drop_unread_resources).
         attempt=cell_attempt,
     # The cell's key (gridflow.spec.key): its values and exactly the settings that shape its training.
     params:
@@ -36,7 +38,6 @@ rule train_cell:
             settings=params.settings,
             metrics=output.metrics,
             log=log[0],
-            previous=list(input.smaller),
-            **cell_job(threads, resources.attempt),
+            **cell_job(input, threads, resources),
         )
         show_progress(record)

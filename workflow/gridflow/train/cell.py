@@ -100,6 +100,8 @@ def train_cell_in_process(
     goes to state.npz beside them last (or, without ``keep_state``, an older one there is removed).
     """
     with job_log(log) as logger:
+        # Snakemake removes a job's declared output before it runs; models.npz is not declared (train.smk).
+        arrays_path(metrics).unlink(missing_ok=True)
         key = kept.result_key(values=values, settings=settings, split_path=split)
         record = kept.restore(key, metrics) if attempt > 1 else None
         if record is not None:
