@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_scale.py                 # plan 10,000 and 100,000 cells, ~25 minutes
     .venv/bin/python benchmarks/bench_scale.py --cells 10000   # one size, ~2 minutes
     .venv/bin/python benchmarks/bench_scale.py --run 10000     # train 10,000 tiny cells, and the floors' runs
+    .venv/bin/python benchmarks/bench_scale.py --profile 10000 # where each dry run's time goes (cProfile)
 
 Three workflows with one job per cell, the same cell ids and the same Snakemake flags as profiles/default
 (threads, keep-going, rerun-incomplete, one retry, the rich console, the greedy scheduler choosing among 100
@@ -10,15 +11,16 @@ ready jobs, no limit of 100 job starts a second), each in a fresh folder:
 
 - gridflow: the grid of a tiny model (one hidden layer of 4, 1 epoch, 2 folds);
 - floor: a trivial one-rule workflow, each job writing its cell's metrics file, and a target gathering them;
-- floor, gridflow's files: the same with the files a gridflow cell job declares (the split as input, two
-  outputs and a log) and a gathering rule in place of the target: Snakemake's cost for those files.
+- floor, gridflow's files: the same with the files a gridflow cell job declares (the split as input, its
+  metrics file and a log) and a gathering rule in place of the target: Snakemake's cost for those files.
 
 Plan: a dry run (`snakemake -n`) in a fresh folder, and then in the same folder a real run stopped when the
 first cell job starts (its folder appears):
 wall seconds and peak memory (the process's maximum resident set); then both for gridflow's first batch of
 the batch recipe (`--batch summarize=1/10`, docs/scale.md). Run: the whole workflow, and the time per
 cell outside training: the run's wall time less its cells' training time (each cell's total_seconds in its
-record, divided by the cells trained at once), per cell; beside it each floor's wall time per job.
+record, divided by the cells trained at once), per cell; beside it each floor's wall time per job. Profile:
+each workflow's dry run under cProfile, the seconds of Snakemake's stages and of gridflow's own code.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ rule split_data:
 
 rule train_cell:
     input: "results/data/split.npz"
-    output: "results/cells/{{cell}}/metrics.json", "results/cells/{{cell}}/models.npz"
+    output: "results/cells/{{cell}}/metrics.json"
     log: "results/logs/train_cell/{{cell}}.log"
     run:
         for path in [*output, *log]:
@@ -115,9 +117,13 @@ def folder(root: Path, name: str, cells: int, suffix: str = "") -> tuple[Path, l
     return path, []
 
 
-def measure(path: Path, args: list[str], *, stop_at_first_cell: bool = False) -> tuple[float, float]:
-    """Run snakemake in ``path``: wall seconds and peak memory in MB (of the Snakemake process)."""
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *FLAGS, *args]
+def measure(
+    path: Path, args: list[str], *, stop_at_first_cell: bool = False, profile: Path | None = None
+) -> tuple[float, float]:
+    """Run snakemake in ``path``: wall seconds and peak memory in MB (of the Snakemake process); under cProfile
+    writing to ``profile``, if given."""
+    profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    cmd = [sys.executable, *profiler, "-m", "snakemake", "--cores", "2", *FLAGS, *args]
     with open(path / "console.txt", "w") as console:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=path, stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
@@ -178,10 +184,44 @@ def run(cells: int, root: Path) -> None:
         print(f"gridflow's excess over the {WORKFLOWS[name]}: {outside - floor_wall / cells * 1000:.1f} ms a cell")
 
 
+# Stages of a dry run: (module, function) whose cumulative time is the stage's.
+STAGES = {
+    "finding and creating each file's job": ("snakemake/dag.py", "file2jobs"),
+    "of which creating the jobs (their files, params)": ("snakemake/jobs.py", "__init__"),
+    "evaluating the jobs' resources": ("snakemake/rules.py", "expand_resources"),
+    "printing each job (dry run)": ("snakemake/jobs.py", "log_info"),
+    "checking every job's outputs": ("snakemake/dag.py", "update_needrun"),
+    "gridflow's data check, once (fresh folder)": ("gridflow/data/check_cache.py", "cached_check_data"),
+}
+
+
+def profile(cells: int, root: Path) -> None:
+    """Each workflow's dry run under cProfile: the seconds (profiled, so slower than unprofiled) of Snakemake's
+    stages and of gridflow's own code (its functions' own time, in workflow/ and the Snakefile)."""
+    import pstats
+
+    totals = {}
+    for name in WORKFLOWS:
+        path, args = folder(root, name, cells)
+        measure(path, [*args, "--dry-run"], profile=path / "dry-run.prof")
+        # (file, line, function) -> (calls, primitive calls, own seconds, cumulative seconds, callers)
+        stats = pstats.Stats(str(path / "dry-run.prof")).stats
+        stages = [max((v[3] for (f, _, fn), v in stats.items() if f.endswith(m) and fn == func), default=0.0)
+                  for m, func in STAGES.values()]  # fmt: skip
+        gridflow = (str(ROOT / "workflow"), str(ROOT / "Snakefile"))
+        own = sum(v[2] for (f, _, _), v in stats.items() if f.startswith(gridflow))
+        totals[name] = [sum(v[2] for v in stats.values()), *stages, own]
+    print(f"| {cells:,} cells, dry run under cProfile, s | " + " | ".join(WORKFLOWS.values()) + " |")
+    print("|---|" + "---|" * len(WORKFLOWS))
+    for i, stage in enumerate(["all", *STAGES, "gridflow's own code (its functions' own time)"]):
+        print(f"| {stage} | " + " | ".join(f"{totals[name][i]:.2f}" for name in WORKFLOWS) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", type=int, action="append", help="10000 or 100000 (default: both)")
     parser.add_argument("--run", type=int, metavar="CELLS", help="train a grid of this many cells (10000)")
+    parser.add_argument("--profile", type=int, metavar="CELLS", help="profile the dry runs of this many cells")
     args = parser.parse_args()
     import snakemake
 
@@ -190,6 +230,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if args.run:
             run(args.run, Path(tmp))
+        elif args.profile:
+            profile(args.profile, Path(tmp))
         else:
             plan(args.cells or [10_000, 100_000], Path(tmp))
 
