@@ -189,7 +189,7 @@ STAGES = {
     "finding and creating each file's job": ("snakemake/dag.py", "file2jobs"),
     "of which creating the jobs (their files, params)": ("snakemake/jobs.py", "__init__"),
     "evaluating the jobs' resources": ("snakemake/rules.py", "expand_resources"),
-    "printing each job (dry run)": ("snakemake/jobs.py", "log_info"),
+    "logging each job (dry run; the console draws it in a thread of its own)": ("snakemake/jobs.py", "log_info"),
     "checking every job's outputs": ("snakemake/dag.py", "update_needrun"),
     "gridflow's data check, once (fresh folder)": ("gridflow/data/check_cache.py", "cached_check_data"),
 }
@@ -197,7 +197,8 @@ STAGES = {
 
 def profile(cells: int, root: Path) -> None:
     """Each workflow's dry run under cProfile: the seconds (profiled, so slower than unprofiled) of Snakemake's
-    stages and of gridflow's own code (its functions' own time, in workflow/ and the Snakefile)."""
+    stages and of gridflow's own code (its functions' own time, in workflow/ and the Snakefile). cProfile sees
+    the main thread only; a coroutine's time (file2jobs, update_needrun) is summed over its resumptions."""
     import pstats
 
     totals = {}
@@ -213,7 +214,7 @@ def profile(cells: int, root: Path) -> None:
         totals[name] = [sum(v[2] for v in stats.values()), *stages, own]
     print(f"| {cells:,} cells, dry run under cProfile, s | " + " | ".join(WORKFLOWS.values()) + " |")
     print("|---|" + "---|" * len(WORKFLOWS))
-    for i, stage in enumerate(["all", *STAGES, "gridflow's own code (its functions' own time)"]):
+    for i, stage in enumerate(["all (the main thread)", *STAGES, "gridflow's own code (its functions' own time)"]):
         print(f"| {stage} | " + " | ".join(f"{totals[name][i]:.2f}" for name in WORKFLOWS) + " |")
 
 

@@ -121,6 +121,15 @@ def run_block(rule: str) -> str:
     raise AssertionError(f"no rule {rule}")
 
 
+def test_every_profile_leaves_out_the_code_trigger():
+    import yaml
+    from conftest import ROOT
+
+    for profile in ("default", "slurm"):
+        settings = yaml.safe_load((ROOT / "profiles" / profile / "config.yaml").read_text())
+        assert settings["rerun-triggers"] == ["mtime", "params", "input", "software-env"], profile
+
+
 def test_an_edited_cell_rule_retrains_no_cell_with_the_profile_and_every_cell_without(copy_of_finished, tmp_path):
     """Only the key and the inputs decide what retrains: gridflow's profiles leave out Snakemake's code trigger.
     A copy of the workflow whose cell rule's run: block reads differently plans no cell with its profile, and
@@ -138,7 +147,7 @@ def test_an_edited_cell_rule_retrains_no_cell_with_the_profile_and_every_cell_wi
     last = "        show_progress(record)\n"
     rules.write_text(rules.read_text().replace(last, last + "        del record\n"))
     assert "del record" in rules.read_text()
-    snakefile = ["--snakefile", str(edited / "Snakefile"), "--dry-run"]
+    snakefile = ["--snakefile", str(edited / "Snakefile"), "--dry-run"]  # the last --snakefile given wins
     assert "train_cell" not in planned_jobs(snakemake(copy_of_finished, *snakefile))
     assert planned_jobs(snakemake(copy_of_finished, *snakefile, "--workflow-profile", "none"))["train_cell"] == ALL
 

@@ -188,6 +188,13 @@ def test_a_cell_that_crashes_leaves_no_models_file_of_an_earlier_training(split_
     assert not out.exists() and not arrays_path(out).exists()
 
 
+def test_a_cell_without_its_models_file_is_refused_by_name(split_path, tmp_path):
+    run(split_path, tmp_path)
+    arrays_path(tmp_path / "metrics.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"models.npz is missing; delete .*metrics.json to retrain the cell"):
+        scores(tmp_path, split_path)
+
+
 def test_a_cell_of_a_local_run_keeps_no_copy(split_path, tmp_path, monkeypatch):
     """A local run retries only the cell that failed, so it has nothing to restore: no copy is written."""
     from gridflow.train import kept
