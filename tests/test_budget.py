@@ -186,3 +186,19 @@ def test_a_halving_search_whose_cells_all_fail_ends_with_them_listed(tmp_path):
     assert len(table) == 3 and (table["status"] == "failed").all() and (table["iter"] == 0).all()
     assert json.loads((tmp_path / "results/halving/round-0.json").read_text())["survivors"] == []
     assert json.loads((tmp_path / "results/best.json").read_text())["cell"] is None
+
+
+def test_a_halving_search_refuses_batches_in_one_line_before_any_job(tmp_path):
+    """Each round chooses from the whole round before it: a --batch slice of the cells cannot."""
+    config = {
+        "training": {"repetitions": 1, "cv_folds": 2},
+        "search": {"strategy": "halving", "factor": 2, "min_epochs": 1, "max_epochs": 2},
+        "grid": {"dropout": [0.0, 0.1]},
+    }
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "--cores", "2", "--batch", "summarize=1/2", check=False)
+    assert proc.returncode != 0 and not (tmp_path / "results").exists()
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "gridflow: config error: search.strategy: 'halving' cannot run in --batch slices (each round chooses from "
+        "the whole round before it); run it without --batch, or use strategy 'grid' or 'random'"
+    )

@@ -144,9 +144,26 @@ def cell_metrics_files(wildcards=None):
     return metrics_files(cell_ids())
 
 
+def run_batch():
+    """This run's --batch (Snakemake's: its .batches), or None; known once Snakemake has read the whole workflow."""
+    return getattr(getattr(workflow, "dag_settings", None), "batch", None)
+
+
+def refuse_batched_halving():
+    """A halving search's rounds follow from checkpoints that need the whole round before them: a --batch slice
+    of its cells would choose survivors from a part of a round."""
+    if HALVING and run_batch():
+        sys.exit(
+            "gridflow: config error: search.strategy: 'halving' cannot run in --batch slices (each round chooses"
+            " from the whole round before it); run it without --batch, or use strategy 'grid' or 'random'"
+        )
+
+
 def summary_inputs(wildcards):
     """The summary's inputs: every cell's metrics file. Snakemake calls this after it has read its command line
-    and before it needs any cell job's resources: the moment to set what the cells' jobs ask for (plan_cell_jobs)."""
+    and before it needs any cell job's resources: the moment to set what the cells' jobs ask for (plan_cell_jobs)
+    and to refuse what the command line asks that the search cannot do."""
+    refuse_batched_halving()
     plan_cell_jobs()
     return cell_metrics_files()
 

@@ -66,7 +66,7 @@ def cells_per_job():
     settings = workflow.group_settings
     if settings.overwrite_groups.get("train_cell") != "cells":
         return 1
-    batch = getattr(getattr(workflow, "dag_settings", None), "batch", None)
+    batch = run_batch()
     n_cells = -(-len(GRID_CELLS) // batch.batches) if batch else len(GRID_CELLS)
     return cells_per_cluster_job(settings.group_components.get("cells", 1), n_cells)
 
