@@ -71,8 +71,5 @@ def _score_cells(metric_paths: Sequence[str], split_path: str) -> list[ScoredCel
                 f"cell {record.cell} was trained on another split than {split_path}; run the workflow again to "
                 "retrain it (a split newer than the cell's files retrains it)"
             )
-        arrays = arrays_path(path)
-        if not arrays.exists():  # written before metrics.json by the same job, but not declared to Snakemake
-            raise FileNotFoundError(f"cell {record.cell}: {arrays} is missing; delete {path} to retrain the cell")
-        cells.append(ScoredCell(record, model_scores(record, read_arrays(arrays, histories=False), split)))
+        cells.append(ScoredCell(record, model_scores(record, read_arrays(arrays_path(path), histories=False), split)))
     return cells

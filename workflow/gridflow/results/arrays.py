@@ -87,7 +87,12 @@ def write_arrays(arrays: CellArrays, path: str | Path) -> None:
 def read_arrays(path: str | Path, *, histories: bool = True) -> CellArrays:
     """Read a cell's models.npz; without ``histories`` only what scoring needs (each array read costs, and
     the summary of a 100,000-cell grid reads one file a cell)."""
-    with np.load(path) as npz:
+    try:
+        npz = np.load(path)
+    except FileNotFoundError:  # its cell's job writes it first, but declares only the metrics.json to Snakemake
+        metrics = Path(path).with_name("metrics.json")
+        raise FileNotFoundError(f"{path} is missing; delete {metrics} to retrain the cell") from None
+    with npz:
         rows = npz["rows"]
         return CellArrays(
             outputs=tuple(np.split(npz["outputs"], np.cumsum(rows)[:-1])) if len(rows) else (),
